@@ -1,0 +1,1 @@
+# snpguard-agent and the initramfs pieces (the attestation-protocol issue).

@@ -1,0 +1,35 @@
+/* The snpguard command table: one cmd-<verb>.c per subcommand (virsh style). */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+/* Exit codes are API for scripts: never renumber (see docs/snpguard.1). */
+enum {
+    SNPG_EXIT_OK = 0,
+    SNPG_EXIT_ERROR = 1,    /* an input could not be read, an operation failed */
+    SNPG_EXIT_USAGE = 2,    /* bad command line */
+    SNPG_EXIT_REJECTED = 3, /* attestation evidence rejected */
+};
+
+typedef struct {
+    const char *name;
+    const char *summary;          /* N_() marked; translated when shown */
+    int (*run)(int argc, char **argv);  /* argv[0] is the command name */
+} SnpgCommand;
+
+/* Prints "snpguard: error: MESSAGE" on stderr. */
+void snpg_cli_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+
+/* Creates an option context for "snpguard NAME" with the summary and the
+ * given parameter string. */
+GOptionContext *snpg_cli_context_new(const char *name, const char *parameter_string,
+                                     const char *summary, const GOptionEntry *entries);
+
+/* Parses argv; on a usage error prints it and returns FALSE (exit 2). */
+gboolean snpg_cli_parse(GOptionContext *ctx, int *argc, char ***argv);
+
+/* Writes a JSON node to stdout, pretty-printed, with a trailing newline. */
+void snpg_cli_print_json(JsonNode *node);
+
+extern const SnpgCommand snpg_cmd_measure;

@@ -1,0 +1,8 @@
+bin_PROGRAMS += snpguard
+snpguard_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"snpguard\"
+snpguard_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS) $(JSON_CFLAGS)
+snpguard_LDADD = libsnpguard-core.la $(JSON_LIBS) $(GLIB_LIBS) $(CRYPTO_LIBS) $(LTLIBINTL)
+snpguard_SOURCES = \
+	src/cli/command.h \
+	src/cli/snpguard.c \
+	src/cli/cmd-measure.c

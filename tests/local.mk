@@ -1,0 +1,14 @@
+# Unit tests: GLib test programs (TAP), one per module.
+TEST_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS) $(JSON_CFLAGS)
+TEST_LIBS = libsnpguard-core.la $(JSON_LIBS) $(GLIB_LIBS) $(CRYPTO_LIBS)
+
+check_PROGRAMS += tests/unit/test-buf tests/unit/test-cli
+TESTS += tests/unit/test-buf tests/unit/test-cli
+
+tests_unit_test_buf_SOURCES = tests/unit/test-buf.c
+tests_unit_test_buf_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_buf_LDADD = $(TEST_LIBS)
+
+tests_unit_test_cli_SOURCES = tests/unit/test-cli.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_cli_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_cli_LDADD = $(TEST_LIBS)
