@@ -6,4 +6,5 @@ libsnpguard_core_la_LIBADD = $(GLIB_LIBS) $(CRYPTO_LIBS)
 libsnpguard_core_la_SOURCES = \
 	src/core/autocleanups.h \
 	src/core/i18n.h \
-	src/core/buf.c src/core/buf.h
+	src/core/buf.c src/core/buf.h \
+	src/core/secret.c src/core/secret.h
