@@ -18,3 +18,9 @@ TESTS += tests/unit/test-secret
 tests_unit_test_secret_SOURCES = tests/unit/test-secret.c tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_secret_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_secret_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/unit/test-proto
+TESTS += tests/unit/test-proto
+tests_unit_test_proto_SOURCES = tests/unit/test-proto.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_proto_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_proto_LDADD = $(TEST_LIBS)

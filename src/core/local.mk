@@ -8,3 +8,6 @@ libsnpguard_core_la_SOURCES = \
 	src/core/i18n.h \
 	src/core/buf.c src/core/buf.h \
 	src/core/secret.c src/core/secret.h
+
+# The attestation protocol (docs/protocol.md).
+libsnpguard_core_la_SOURCES += src/core/proto.c src/core/proto.h
