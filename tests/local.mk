@@ -24,3 +24,9 @@ TESTS += tests/unit/test-proto
 tests_unit_test_proto_SOURCES = tests/unit/test-proto.c tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_proto_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_proto_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/unit/test-session
+TESTS += tests/unit/test-session
+tests_unit_test_session_SOURCES = tests/unit/test-session.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_session_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_session_LDADD = $(TEST_LIBS)

@@ -11,3 +11,4 @@ libsnpguard_core_la_SOURCES = \
 
 # The attestation protocol (docs/protocol.md).
 libsnpguard_core_la_SOURCES += src/core/proto.c src/core/proto.h
+libsnpguard_core_la_SOURCES += src/core/session.c src/core/session.h

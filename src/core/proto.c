@@ -43,7 +43,7 @@ static const struct {
 } payload_bounds[] = {
     [SNPG_MSG_HELLO] = { SNPG_PROTO_NONCE_LEN + 2, SNPG_PROTO_NONCE_LEN + 2 },
     [SNPG_MSG_EVIDENCE] = { 2 + 2 + X25519_PUB_LEN + 4 + SNPG_PROTO_REPORT_LEN + 4, SNPG_PROTO_FRAME_MAX },
-    [SNPG_MSG_KEY] = { 2 + X25519_PUB_LEN + 4 + 1 + GCM_TAG_LEN, 8192 },
+    [SNPG_MSG_KEY] = { 2 + X25519_PUB_LEN + GCM_TAG_LEN, 8192 },
     [SNPG_MSG_REFUSE] = { REFUSAL_MIN, REFUSAL_MAX },
     [SNPG_MSG_ABORT] = { REFUSAL_MIN, REFUSAL_MAX },
     [SNPG_MSG_DONE] = { SNPG_PROTO_CONFIRM_LEN, SNPG_PROTO_CONFIRM_LEN },
@@ -504,9 +504,10 @@ import_pub(SnpgKex kex, GBytes *pub, GError **error)
 }
 
 void
-snpg_proto_report_data(const guint8 nonce[SNPG_PROTO_NONCE_LEN], SnpgKex kex,
-                       GBytes *agent_pub, guint8 ret[SNPG_PROTO_REPORT_DATA_LEN])
+snpg_proto_report_data(const SnpgHello *hello, SnpgKex kex, GBytes *agent_pub,
+                       guint8 ret[SNPG_PROTO_REPORT_DATA_LEN])
 {
+    g_autoptr(GBytes) hello_bytes = snpg_hello_encode(hello);
     g_autoptr(EVP_MD_CTX) ctx = EVP_MD_CTX_new();
     gsize pub_len;
     const guint8 *pub = g_bytes_get_data(agent_pub, &pub_len);
@@ -520,7 +521,7 @@ snpg_proto_report_data(const guint8 nonce[SNPG_PROTO_NONCE_LEN], SnpgKex kex,
     g_assert(ctx && EVP_DigestInit_ex(ctx, EVP_sha512(), NULL));
     EVP_DigestUpdate(ctx, transcript_label, sizeof(transcript_label) - 1);
     EVP_DigestUpdate(ctx, head, 1);
-    EVP_DigestUpdate(ctx, nonce, SNPG_PROTO_NONCE_LEN);
+    EVP_DigestUpdate(ctx, g_bytes_get_data(hello_bytes, NULL), g_bytes_get_size(hello_bytes));
     EVP_DigestUpdate(ctx, head + 1, 4);
     EVP_DigestUpdate(ctx, pub, pub_len);
     EVP_DigestFinal_ex(ctx, ret, &out_len);
@@ -602,16 +603,20 @@ put_item(guint8 *out, gsize *off, guint16 type, const void *value, gsize len)
 static SnpgSecret *
 encode_items(const SnpgKeyPayload *p)
 {
-    gsize key_len = snpg_secret_len(p->disk_key);
+    gsize key_len = p->disk_key ? snpg_secret_len(p->disk_key) : 0;
     gsize cipher_len = p->luks_cipher ? strlen(p->luks_cipher) : 0;
-    gsize total = 4 + key_len + (cipher_len ? 4 + cipher_len : 0) +
+    gsize total = (key_len ? 4 + key_len : 0) + (cipher_len ? 4 + cipher_len : 0) +
                   (p->luks_key_bits ? 8 : 0) + (p->has_luks_header_sha256 ? 36 : 0);
-    g_autoptr(SnpgSecret) out = snpg_secret_new(total);
+    g_autoptr(SnpgSecret) out = NULL;
     gsize off = 0;
     guint8 bits[4];
 
-    put_item(snpg_secret_data(out), &off, SNPG_ITEM_DISK_KEY,
-             snpg_secret_data(p->disk_key), key_len);
+    if (total == 0)
+        return NULL;
+    out = snpg_secret_new(total);
+    if (key_len)
+        put_item(snpg_secret_data(out), &off, SNPG_ITEM_DISK_KEY,
+                 snpg_secret_data(p->disk_key), key_len);
     if (cipher_len)
         put_item(snpg_secret_data(out), &off, SNPG_ITEM_LUKS_CIPHER, p->luks_cipher, cipher_len);
     if (p->luks_key_bits) {
@@ -669,15 +674,13 @@ decode_items(const guint8 *data, gsize len, SnpgKeyPayload *ret, GError **error)
             return malformed(error, _("unknown sealed item"));
         }
     }
-    if (!p.disk_key)
-        return malformed(error, _("no disk key in the sealed payload"));
     *ret = p;
     memset(&p, 0, sizeof(p));
     return TRUE;
 }
 
 GBytes *
-snpg_proto_seal_key(const guint8 nonce[SNPG_PROTO_NONCE_LEN], SnpgKex kex,
+snpg_proto_seal_key(const SnpgHello *hello, SnpgKex kex,
                     GBytes *agent_pub, const SnpgKeyPayload *payload,
                     guint8 ret_confirm[SNPG_PROTO_CONFIRM_LEN], GError **error)
 {
@@ -694,17 +697,16 @@ snpg_proto_seal_key(const guint8 nonce[SNPG_PROTO_NONCE_LEN], SnpgKex kex,
     gsize pub_len, items_len, off;
     int n = 0;
 
-    g_return_val_if_fail(payload->disk_key != NULL, NULL);
     if (!(peer = import_pub(kex, agent_pub, error)) ||
         !(own = snpg_kex_generate(kex, error)) ||
         !(own_pub = snpg_kex_export_pub(own, kex, error)))
         return NULL;
-    snpg_proto_report_data(nonce, kex, agent_pub, report_data);
-    if (!(okm = derive_okm(own, peer, nonce, report_data, own_pub, error)))
+    snpg_proto_report_data(hello, kex, agent_pub, report_data);
+    if (!(okm = derive_okm(own, peer, hello->nonce, report_data, own_pub, error)))
         return NULL;
 
     items = encode_items(payload);
-    items_len = snpg_secret_len(items);
+    items_len = items ? snpg_secret_len(items) : 0;
     pub_len = g_bytes_get_size(own_pub);
     out = g_malloc(2 + pub_len + items_len + GCM_TAG_LEN);
     snpg_put_u16le(out, (guint16)pub_len);
@@ -718,7 +720,7 @@ snpg_proto_seal_key(const guint8 nonce[SNPG_PROTO_NONCE_LEN], SnpgKex kex,
     if (!aes || !cctx ||
         !EVP_EncryptInit_ex2(cctx, aes, snpg_secret_data(okm), snpg_secret_data(okm) + 32, NULL) ||
         !EVP_EncryptUpdate(cctx, NULL, &n, aad->data, (int)aad->len) ||
-        !EVP_EncryptUpdate(cctx, out + off, &n, snpg_secret_data(items), (int)items_len) ||
+        (items_len && !EVP_EncryptUpdate(cctx, out + off, &n, snpg_secret_data(items), (int)items_len)) ||
         !EVP_EncryptFinal_ex(cctx, out + off + n, &n) ||
         !EVP_CIPHER_CTX_ctrl(cctx, EVP_CTRL_GCM_GET_TAG, GCM_TAG_LEN, out + off + items_len))
         return crypto_failed(error, "AES-GCM seal"), NULL;
@@ -727,7 +729,7 @@ snpg_proto_seal_key(const guint8 nonce[SNPG_PROTO_NONCE_LEN], SnpgKex kex,
 }
 
 gboolean
-snpg_proto_open_key(const guint8 nonce[SNPG_PROTO_NONCE_LEN], SnpgKex kex,
+snpg_proto_open_key(const SnpgHello *hello, SnpgKex kex,
                     EVP_PKEY *agent_key, GBytes *agent_pub, GBytes *key_msg,
                     SnpgKeyPayload *ret, guint8 ret_confirm[SNPG_PROTO_CONFIRM_LEN],
                     GError **error)
@@ -751,7 +753,7 @@ snpg_proto_open_key(const guint8 nonce[SNPG_PROTO_NONCE_LEN], SnpgKex kex,
     snpg_buf_init(&b, data, len);
     if (snpg_buf_get_u16le(&b, &pub_len) < 0 || pub_len != snpg_kex_pub_len(kex) ||
         snpg_buf_peek_ptr(&b, &pub, pub_len) < 0 ||
-        snpg_buf_remaining(&b) <= GCM_TAG_LEN + 4 ||
+        snpg_buf_remaining(&b) < GCM_TAG_LEN ||
         snpg_buf_remaining(&b) - GCM_TAG_LEN > SNPG_SECRET_MAX)
         return malformed(error, "KEY");
     sealed_len = snpg_buf_remaining(&b) - GCM_TAG_LEN;
@@ -760,19 +762,20 @@ snpg_proto_open_key(const guint8 nonce[SNPG_PROTO_NONCE_LEN], SnpgKex kex,
     verifier_pub = g_bytes_new(pub, pub_len);
     if (!(peer = import_pub(kex, verifier_pub, error)))
         return FALSE;
-    snpg_proto_report_data(nonce, kex, agent_pub, report_data);
-    if (!(okm = derive_okm(agent_key, peer, nonce, report_data, verifier_pub, error)))
+    snpg_proto_report_data(hello, kex, agent_pub, report_data);
+    if (!(okm = derive_okm(agent_key, peer, hello->nonce, report_data, verifier_pub, error)))
         return FALSE;
 
     g_byte_array_append(aad, report_data, sizeof(report_data));
     g_byte_array_append(aad, pub, pub_len);
-    items = snpg_secret_new(sealed_len);
+    /* One spare byte: the secret is never empty, and Final may write 0 bytes. */
+    items = snpg_secret_new(sealed_len + 1);
     aes = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
     cctx = EVP_CIPHER_CTX_new();
     if (!aes || !cctx ||
         !EVP_DecryptInit_ex2(cctx, aes, snpg_secret_data(okm), snpg_secret_data(okm) + 32, NULL) ||
         !EVP_DecryptUpdate(cctx, NULL, &n, aad->data, (int)aad->len) ||
-        !EVP_DecryptUpdate(cctx, snpg_secret_data(items), &n, sealed, (int)sealed_len) ||
+        (sealed_len && !EVP_DecryptUpdate(cctx, snpg_secret_data(items), &n, sealed, (int)sealed_len)) ||
         !EVP_CIPHER_CTX_ctrl(cctx, EVP_CTRL_GCM_SET_TAG, GCM_TAG_LEN, (void *)(sealed + sealed_len)) ||
         EVP_DecryptFinal_ex(cctx, snpg_secret_data(items) + n, &n) <= 0) {
         ERR_clear_error();

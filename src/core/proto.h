@@ -45,6 +45,15 @@ typedef enum {
     SNPG_ITEM_LUKS_HEADER_SHA256 = 4,
 } SnpgItemType;
 
+/* Reason codes that the protocol layer itself sends, above the verifier's
+ * stable codes (docs/reference-values.md). Never renumbered. */
+enum {
+    SNPG_PROTO_REASON_BINDING = 1000,     /* REPORT_DATA does not bind this session */
+    SNPG_PROTO_REASON_VERIFIER = 1001,    /* the verifier could not run its checks */
+    SNPG_PROTO_REASON_NO_REPORT = 1100,   /* ABORT: the agent could not get a report */
+    SNPG_PROTO_REASON_BAD_KEY = 1101,     /* ABORT: the sealed key did not open */
+};
+
 #define SNPG_PROTO_ERROR snpg_proto_error_quark()
 GQuark snpg_proto_error_quark(void);
 typedef enum {
@@ -54,6 +63,7 @@ typedef enum {
     SNPG_PROTO_ERROR_CLOSED,      /* the peer closed the stream */
     SNPG_PROTO_ERROR_IO,
     SNPG_PROTO_ERROR_CRYPTO,      /* authentication failed or a key is invalid */
+    SNPG_PROTO_ERROR_ABORTED,     /* the agent gave up (ABORT) */
 } SnpgProtoError;
 
 const char *snpg_msg_type_to_string(SnpgMsgType type);
@@ -114,13 +124,15 @@ gsize snpg_kex_pub_len(SnpgKex kex);
 EVP_PKEY *snpg_kex_generate(SnpgKex kex, GError **error);
 GBytes *snpg_kex_export_pub(EVP_PKEY *key, SnpgKex kex, GError **error);
 
-/* REPORT_DATA = SHA-512(transcript) over version, nonce and the agent key. */
-void snpg_proto_report_data(const guint8 nonce[SNPG_PROTO_NONCE_LEN], SnpgKex kex,
-                            GBytes *agent_pub, guint8 ret[SNPG_PROTO_REPORT_DATA_LEN]);
+/* REPORT_DATA = SHA-512(transcript): version, the whole HELLO (nonce and
+ * the offered key agreements, so a relay cannot steer the choice) and the
+ * agent's key. */
+void snpg_proto_report_data(const SnpgHello *hello, SnpgKex kex, GBytes *agent_pub,
+                            guint8 ret[SNPG_PROTO_REPORT_DATA_LEN]);
 
 /* The disk key and what the agent checks before it uses it. */
 typedef struct {
-    SnpgSecret *disk_key;
+    SnpgSecret *disk_key;        /* NULL: attestation only (integrity workflow) */
     char *luks_cipher;           /* NULL: not checked */
     guint32 luks_key_bits;       /* 0: not checked */
     guint8 luks_header_sha256[32];
@@ -132,13 +144,13 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SnpgKeyPayload, snpg_key_payload_clear)
 
 /* Verifier side: seals the payload to the agent's public key. Returns the
  * KEY message payload, and the confirmation DONE must carry. */
-GBytes *snpg_proto_seal_key(const guint8 nonce[SNPG_PROTO_NONCE_LEN], SnpgKex kex,
+GBytes *snpg_proto_seal_key(const SnpgHello *hello, SnpgKex kex,
                             GBytes *agent_pub, const SnpgKeyPayload *payload,
                             guint8 ret_confirm[SNPG_PROTO_CONFIRM_LEN], GError **error);
 
 /* Agent side: opens a KEY message with its private key; fills ret and the
  * confirmation to send back in DONE. */
-gboolean snpg_proto_open_key(const guint8 nonce[SNPG_PROTO_NONCE_LEN], SnpgKex kex,
+gboolean snpg_proto_open_key(const SnpgHello *hello, SnpgKex kex,
                              EVP_PKEY *agent_key, GBytes *agent_pub, GBytes *key_msg,
                              SnpgKeyPayload *ret, guint8 ret_confirm[SNPG_PROTO_CONFIRM_LEN],
                              GError **error);

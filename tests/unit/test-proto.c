@@ -16,6 +16,11 @@ static const guint8 test_nonce[SNPG_PROTO_NONCE_LEN] = {
     1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
     17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,
 };
+static const SnpgHello test_hello_msg = {
+    .nonce = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+               17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32 },
+    .kex_mask = 3,
+};
 
 static void
 test_header(void)
@@ -225,15 +230,15 @@ test_seal_open(gconstpointer data)
     g_auto(SnpgKeyPayload) got = { 0 };
     g_autoptr(GBytes) msg = NULL;
     guint8 confirm_v[SNPG_PROTO_CONFIRM_LEN], confirm_a[SNPG_PROTO_CONFIRM_LEN];
-    guint8 other_nonce[SNPG_PROTO_NONCE_LEN];
+    SnpgHello other_hello = test_hello_msg, other_mask = test_hello_msg;
     guint8 rd1[64], rd2[64];
     gsize len;
 
     g_assert_no_error(error);
     make_payload(&sent);
-    msg = snpg_proto_seal_key(test_nonce, c->kex, agent_pub, &sent, confirm_v, &error);
+    msg = snpg_proto_seal_key(&test_hello_msg, c->kex, agent_pub, &sent, confirm_v, &error);
     g_assert_no_error(error);
-    g_assert_true(snpg_proto_open_key(test_nonce, c->kex, agent, agent_pub, msg, &got,
+    g_assert_true(snpg_proto_open_key(&test_hello_msg, c->kex, agent, agent_pub, msg, &got,
                                       confirm_a, &error));
     g_assert_no_error(error);
     g_assert_true(snpg_secret_equal(sent.disk_key, got.disk_key));
@@ -249,13 +254,17 @@ test_seal_open(gconstpointer data)
     g_assert_null(memmem(m, len, "0123456789abcdef", 16));
 
     /* Another nonce, another agent key: no key. */
-    memcpy(other_nonce, test_nonce, sizeof(other_nonce));
-    other_nonce[0] ^= 1;
-    g_assert_false(snpg_proto_open_key(other_nonce, c->kex, agent, agent_pub, msg, &got,
+    other_hello.nonce[0] ^= 1;
+    other_mask.kex_mask = SNPG_KEX_BIT(c->kex);
+    g_assert_false(snpg_proto_open_key(&other_mask, c->kex, agent, agent_pub, msg, &got,
                                        confirm_a, &error));
     g_assert_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_CRYPTO);
     g_clear_error(&error);
-    g_assert_false(snpg_proto_open_key(test_nonce, c->kex, other, other_pub, msg, &got,
+    g_assert_false(snpg_proto_open_key(&other_hello, c->kex, agent, agent_pub, msg, &got,
+                                       confirm_a, &error));
+    g_assert_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_CRYPTO);
+    g_clear_error(&error);
+    g_assert_false(snpg_proto_open_key(&test_hello_msg, c->kex, other, other_pub, msg, &got,
                                        confirm_a, &error));
     g_clear_error(&error);
     g_assert_null(got.disk_key);
@@ -266,17 +275,19 @@ test_seal_open(gconstpointer data)
         g_autoptr(GBytes) mangled = NULL;
         flip[i] ^= 0x01;
         mangled = g_bytes_new(flip, len);
-        g_assert_false(snpg_proto_open_key(test_nonce, c->kex, agent, agent_pub, mangled, &got,
+        g_assert_false(snpg_proto_open_key(&test_hello_msg, c->kex, agent, agent_pub, mangled, &got,
                                            confirm_a, &error));
         g_clear_error(&error);
         g_assert_null(got.disk_key);
     }
 
     /* REPORT_DATA binds the nonce and the agent key. */
-    snpg_proto_report_data(test_nonce, c->kex, agent_pub, rd1);
-    snpg_proto_report_data(other_nonce, c->kex, agent_pub, rd2);
+    snpg_proto_report_data(&test_hello_msg, c->kex, agent_pub, rd1);
+    snpg_proto_report_data(&other_hello, c->kex, agent_pub, rd2);
     g_assert_true(memcmp(rd1, rd2, 64) != 0);
-    snpg_proto_report_data(test_nonce, c->kex, other_pub, rd2);
+    snpg_proto_report_data(&other_mask, c->kex, agent_pub, rd2);
+    g_assert_true(memcmp(rd1, rd2, 64) != 0);
+    snpg_proto_report_data(&test_hello_msg, c->kex, other_pub, rd2);
     g_assert_true(memcmp(rd1, rd2, 64) != 0);
 }
 
@@ -291,7 +302,7 @@ test_bad_peer_point(void)
     point[0] = 0x04;                         /* uncompressed, but not on the curve */
     g_autoptr(GBytes) pub = g_bytes_new(point, sizeof(point));
     make_payload(&sent);
-    g_assert_null(snpg_proto_seal_key(test_nonce, SNPG_KEX_P384, pub, &sent, confirm, &error));
+    g_assert_null(snpg_proto_seal_key(&test_hello_msg, SNPG_KEX_P384, pub, &sent, confirm, &error));
     g_assert_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_CRYPTO);
 }
 

@@ -1,0 +1,307 @@
+/* The protocol state machines (docs/protocol.md, "State machines"). */
+#include "config.h"
+
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "autocleanups.h"
+#include "i18n.h"
+#include "session.h"
+
+/* Where REPORT_DATA sits in an ATTESTATION_REPORT (ABI spec 56860). */
+#define REPORT_DATA_OFFSET 0x50
+
+#define VERIFIER_DEFAULT_TIMEOUT (30 * G_USEC_PER_SEC)
+#define AGENT_DEFAULT_TIMEOUT (120 * G_USEC_PER_SEC)
+
+void
+snpg_verifier_result_clear(SnpgVerifierResult *result)
+{
+    snpg_refusal_clear(&result->refusal);
+    g_clear_pointer(&result->report, g_bytes_unref);
+    result->key_sent = result->key_confirmed = FALSE;
+}
+
+void
+snpg_agent_result_clear(SnpgAgentResult *result)
+{
+    snpg_refusal_clear(&result->refusal);
+    snpg_key_payload_clear(&result->payload);
+    result->refused = FALSE;
+}
+
+static gint64
+deadline_after(gint64 timeout_us, gint64 fallback)
+{
+    return g_get_monotonic_time() + (timeout_us > 0 ? timeout_us : fallback);
+}
+
+static gboolean
+unexpected(SnpgMsgType got, const char *wanted, GError **error)
+{
+    g_set_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_UNEXPECTED,
+                _("Unexpected protocol message %s while waiting for %s"),
+                snpg_msg_type_to_string(got), wanted);
+    return FALSE;
+}
+
+static gboolean
+send_refusal(int fd, SnpgMsgType type, const SnpgRefusal *refusal, gint64 deadline,
+             GError **error)
+{
+    g_autoptr(GBytes) payload = snpg_refusal_encode(refusal);
+
+    return snpg_proto_write_frame(fd, type, g_bytes_get_data(payload, NULL),
+                                  g_bytes_get_size(payload), deadline, error);
+}
+
+static void
+add_reason(SnpgRefusal *refusal, guint16 code)
+{
+    for (guint i = 0; i < refusal->n_reasons; i++)
+        if (refusal->reasons[i] == code)
+            return;
+    if (refusal->n_reasons < SNPG_PROTO_REASONS_MAX)
+        refusal->reasons[refusal->n_reasons++] = code;
+}
+
+/* The agent gave up: surface its reasons as the error. */
+static gboolean
+agent_aborted(GBytes *payload, GError **error)
+{
+    g_auto(SnpgRefusal) abort_msg = { 0 };
+
+    if (!snpg_refusal_decode(payload, &abort_msg, error))
+        return FALSE;
+    g_set_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_ABORTED,
+                _("The agent gave up (reason %u): %s"), abort_msg.reasons[0],
+                abort_msg.text && *abort_msg.text ? abort_msg.text : _("no details"));
+    return FALSE;
+}
+
+gboolean
+snpg_session_run_verifier(int fd, const SnpgVerifierConfig *config,
+                          SnpgVerifierResult *result, GError **error)
+{
+    SnpgHello hello = { .kex_mask = config->kex_mask };
+    g_autoptr(GBytes) hello_bytes = NULL;
+    g_autoptr(GBytes) payload = NULL;
+    g_auto(SnpgEvidence) ev = { 0 };
+    g_auto(SnpgRefusal) refusal = { 0 };
+    guint8 expected[SNPG_PROTO_REPORT_DATA_LEN];
+    guint8 confirm[SNPG_PROTO_CONFIRM_LEN];
+    g_autoptr(GError) verify_error = NULL;
+    SnpgMsgType type;
+    gboolean accepted, bound;
+
+    if (!hello.kex_mask)
+        hello.kex_mask = SNPG_KEX_BIT(SNPG_KEX_P384) | SNPG_KEX_BIT(SNPG_KEX_X25519);
+    /* Freshness: a new nonce for every attempt. */
+    if (RAND_bytes(hello.nonce, sizeof(hello.nonce)) != 1) {
+        g_set_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_CRYPTO,
+                    _("Cannot draw a random nonce"));
+        return FALSE;
+    }
+    hello_bytes = snpg_hello_encode(&hello);
+    if (!snpg_proto_write_frame(fd, SNPG_MSG_HELLO, g_bytes_get_data(hello_bytes, NULL),
+                                g_bytes_get_size(hello_bytes),
+                                deadline_after(config->read_timeout_us, VERIFIER_DEFAULT_TIMEOUT),
+                                error))
+        return FALSE;
+
+    if (!snpg_proto_read_frame(fd, deadline_after(config->read_timeout_us, VERIFIER_DEFAULT_TIMEOUT),
+                               &type, &payload, error))
+        return FALSE;
+    if (type == SNPG_MSG_ABORT)
+        return agent_aborted(payload, error);
+    if (type != SNPG_MSG_EVIDENCE)
+        return unexpected(type, "EVIDENCE", error);
+    if (!snpg_evidence_decode(payload, &ev, error))
+        return FALSE;
+    if (!(hello.kex_mask & SNPG_KEX_BIT(ev.kex))) {
+        g_set_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_MALFORMED,
+                    _("The agent chose a key agreement that was not offered"));
+        return FALSE;
+    }
+    result->report = g_bytes_ref(ev.report);
+
+    /* Binding: the report must commit to this nonce and this agent key. The
+     * callback checks it too, with the signature; this check alone would mean
+     * nothing for an unsigned report, so it only ever adds a reason. */
+    snpg_proto_report_data(&hello, ev.kex, ev.pub, expected);
+    bound = CRYPTO_memcmp((const guint8 *)g_bytes_get_data(ev.report, NULL) + REPORT_DATA_OFFSET,
+                          expected, sizeof(expected)) == 0;
+
+    accepted = config->verify(ev.report, ev.certs, expected, &refusal, config->user_data,
+                              &verify_error);
+    if (verify_error) {
+        g_auto(SnpgRefusal) internal = { .reasons = { SNPG_PROTO_REASON_VERIFIER }, .n_reasons = 1 };
+        internal.text = g_strdup(_("The verifier could not check the evidence"));
+        send_refusal(fd, SNPG_MSG_REFUSE, &internal,
+                     deadline_after(config->read_timeout_us, VERIFIER_DEFAULT_TIMEOUT), NULL);
+        g_propagate_error(error, g_steal_pointer(&verify_error));
+        return FALSE;
+    }
+    if (!bound) {
+        accepted = FALSE;
+        add_reason(&refusal, SNPG_PROTO_REASON_BINDING);
+        if (!refusal.text)
+            refusal.text = g_strdup(_("The report does not bind this session's nonce and key"));
+    }
+    if (!accepted) {
+        if (refusal.n_reasons == 0)
+            add_reason(&refusal, SNPG_PROTO_REASON_VERIFIER);
+        result->verdict = SNPG_VERDICT_REJECTED;
+        result->refusal = refusal;
+        memset(&refusal, 0, sizeof(refusal));
+        /* Best effort: the verdict stands even if the agent is gone. */
+        send_refusal(fd, SNPG_MSG_REFUSE, &result->refusal,
+                     deadline_after(config->read_timeout_us, VERIFIER_DEFAULT_TIMEOUT), NULL);
+        return TRUE;
+    }
+
+    result->verdict = SNPG_VERDICT_ACCEPTED;
+    {
+        static const SnpgKeyPayload empty = { 0 };
+        g_autoptr(GBytes) key_msg = snpg_proto_seal_key(&hello, ev.kex, ev.pub,
+                                                        config->payload ? config->payload : &empty,
+                                                        confirm, error);
+        if (!key_msg)
+            return FALSE;
+        /* One release per nonce: this is the only KEY this session sends. */
+        result->key_sent = config->payload && config->payload->disk_key;
+        if (!snpg_proto_write_frame(fd, SNPG_MSG_KEY, g_bytes_get_data(key_msg, NULL),
+                                    g_bytes_get_size(key_msg),
+                                    deadline_after(config->read_timeout_us, VERIFIER_DEFAULT_TIMEOUT),
+                                    error))
+            return FALSE;
+    }
+    g_clear_pointer(&payload, g_bytes_unref);
+    if (!snpg_proto_read_frame(fd, deadline_after(config->read_timeout_us, VERIFIER_DEFAULT_TIMEOUT),
+                               &type, &payload, error))
+        return FALSE;
+    if (type == SNPG_MSG_ABORT)
+        return agent_aborted(payload, error);
+    if (type != SNPG_MSG_DONE)
+        return unexpected(type, "DONE", error);
+    result->key_confirmed = g_bytes_get_size(payload) == sizeof(confirm) &&
+        CRYPTO_memcmp(g_bytes_get_data(payload, NULL), confirm, sizeof(confirm)) == 0;
+    if (!result->key_confirmed) {
+        g_set_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_CRYPTO,
+                    _("The agent's confirmation does not match this session"));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static SnpgKex
+choose_kex(SnpgKex wanted, guint16 offered)
+{
+    if (wanted)
+        return (offered & SNPG_KEX_BIT(wanted)) ? wanted : 0;
+    if (offered & SNPG_KEX_BIT(SNPG_KEX_P384))
+        return SNPG_KEX_P384;
+    if (offered & SNPG_KEX_BIT(SNPG_KEX_X25519))
+        return SNPG_KEX_X25519;
+    return 0;
+}
+
+static void
+send_abort(int fd, guint16 reason, const char *text, gint64 deadline)
+{
+    g_auto(SnpgRefusal) abort_msg = { .reasons = { reason }, .n_reasons = 1 };
+
+    abort_msg.text = g_strdup(text);
+    send_refusal(fd, SNPG_MSG_ABORT, &abort_msg, deadline, NULL);
+}
+
+gboolean
+snpg_session_run_agent(int fd, const SnpgAgentConfig *config, SnpgAgentResult *result,
+                       GError **error)
+{
+    g_autoptr(GBytes) payload = NULL;
+    g_autoptr(EVP_PKEY) key = NULL;
+    g_autoptr(GBytes) pub = NULL;
+    g_autoptr(GBytes) report = NULL;
+    g_autoptr(GBytes) certs = NULL;
+    g_autoptr(GBytes) evidence = NULL;
+    g_autoptr(GError) report_error = NULL;
+    g_auto(SnpgEvidence) ev = { 0 };
+    guint8 report_data[SNPG_PROTO_REPORT_DATA_LEN];
+    guint8 confirm[SNPG_PROTO_CONFIRM_LEN];
+    SnpgHello hello;
+    SnpgMsgType type;
+    SnpgKex kex;
+
+    if (!snpg_proto_read_frame(fd, deadline_after(config->read_timeout_us, AGENT_DEFAULT_TIMEOUT),
+                               &type, &payload, error))
+        return FALSE;
+    if (type != SNPG_MSG_HELLO)
+        return unexpected(type, "HELLO", error);
+    if (!snpg_hello_decode(payload, &hello, error))
+        return FALSE;
+    if (!(kex = choose_kex(config->kex, hello.kex_mask))) {
+        send_abort(fd, SNPG_PROTO_REASON_VERIFIER, "no common key agreement",
+                   deadline_after(config->read_timeout_us, AGENT_DEFAULT_TIMEOUT));
+        g_set_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_MALFORMED,
+                    _("The verifier offers no key agreement this agent accepts"));
+        return FALSE;
+    }
+
+    /* A fresh ephemeral key per attempt; the report binds it. */
+    if (!(key = snpg_kex_generate(kex, error)) || !(pub = snpg_kex_export_pub(key, kex, error)))
+        return FALSE;
+    snpg_proto_report_data(&hello, kex, pub, report_data);
+    if (!config->get_report(report_data, &report, &certs, config->user_data, &report_error)) {
+        send_abort(fd, SNPG_PROTO_REASON_NO_REPORT, report_error->message,
+                   deadline_after(config->read_timeout_us, AGENT_DEFAULT_TIMEOUT));
+        g_propagate_prefixed_error(error, g_steal_pointer(&report_error), "%s",
+                                   _("Cannot obtain an attestation report: "));
+        return FALSE;
+    }
+    if (g_bytes_get_size(report) != SNPG_PROTO_REPORT_LEN ||
+        (certs && g_bytes_get_size(certs) > SNPG_PROTO_CERTS_MAX)) {
+        send_abort(fd, SNPG_PROTO_REASON_NO_REPORT, "report of the wrong size",
+                   deadline_after(config->read_timeout_us, AGENT_DEFAULT_TIMEOUT));
+        g_set_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_MALFORMED,
+                    _("The report backend returned %zu bytes instead of %d"),
+                    g_bytes_get_size(report), SNPG_PROTO_REPORT_LEN);
+        return FALSE;
+    }
+    ev.kex = kex;
+    ev.pub = g_bytes_ref(pub);
+    ev.report = g_bytes_ref(report);
+    ev.certs = certs ? g_bytes_ref(certs) : g_bytes_new(NULL, 0);
+    evidence = snpg_evidence_encode(&ev);
+    if (!snpg_proto_write_frame(fd, SNPG_MSG_EVIDENCE, g_bytes_get_data(evidence, NULL),
+                                g_bytes_get_size(evidence),
+                                deadline_after(config->read_timeout_us, AGENT_DEFAULT_TIMEOUT), error))
+        return FALSE;
+
+    g_clear_pointer(&payload, g_bytes_unref);
+    if (!snpg_proto_read_frame(fd, deadline_after(config->read_timeout_us, AGENT_DEFAULT_TIMEOUT),
+                               &type, &payload, error))
+        return FALSE;
+    if (type == SNPG_MSG_REFUSE) {
+        if (!snpg_refusal_decode(payload, &result->refusal, error))
+            return FALSE;
+        result->refused = TRUE;
+        return TRUE;
+    }
+    if (type != SNPG_MSG_KEY)
+        return unexpected(type, "KEY or REFUSE", error);
+    if (!snpg_proto_open_key(&hello, kex, key, pub, payload, &result->payload, confirm, error)) {
+        send_abort(fd, SNPG_PROTO_REASON_BAD_KEY, "the sealed key did not open",
+                   deadline_after(config->read_timeout_us, AGENT_DEFAULT_TIMEOUT));
+        return FALSE;
+    }
+    result->refused = FALSE;
+    if (!snpg_proto_write_frame(fd, SNPG_MSG_DONE, confirm, sizeof(confirm),
+                                deadline_after(config->read_timeout_us, AGENT_DEFAULT_TIMEOUT), error)) {
+        snpg_key_payload_clear(&result->payload);
+        return FALSE;
+    }
+    return TRUE;
+}

@@ -1,0 +1,77 @@
+/* One attestation session over a byte stream, for each side.
+ *
+ * The state machines of docs/protocol.md: the verifier sends a fresh nonce,
+ * checks the evidence through a callback (the report verifier, with the
+ * expected REPORT_DATA) and releases the key at most once; the agent answers
+ * with a report bound to its ephemeral key and opens the sealed key. */
+#pragma once
+
+#include <glib.h>
+
+#include "proto.h"
+
+/* Verification callback: TRUE when the evidence is accepted. On rejection
+ * it returns FALSE and fills ret_refusal (reason codes and text); a GError is
+ * only for failures to run the check at all (then the session ends without
+ * telling the agent why). */
+typedef gboolean (*SnpgSessionVerifyFunc)(GBytes *report, GBytes *certs,
+                                          const guint8 expected_report_data[SNPG_PROTO_REPORT_DATA_LEN],
+                                          SnpgRefusal *ret_refusal, gpointer user_data,
+                                          GError **error);
+
+typedef struct {
+    SnpgSessionVerifyFunc verify;
+    gpointer user_data;
+    guint16 kex_mask;              /* 0: both */
+    gint64 read_timeout_us;        /* each read; 0: 30 s */
+    const SnpgKeyPayload *payload; /* what to release; NULL: verify only */
+} SnpgVerifierConfig;
+
+typedef enum {
+    SNPG_VERDICT_ACCEPTED,         /* verified; the key (if any) was sent */
+    SNPG_VERDICT_REJECTED,         /* the evidence failed verification */
+} SnpgVerdict;
+
+typedef struct {
+    SnpgVerdict verdict;
+    SnpgRefusal refusal;           /* the reasons, when rejected */
+    GBytes *report;                /* the report received (for the record) */
+    gboolean key_sent;
+    gboolean key_confirmed;        /* DONE arrived and matched */
+} SnpgVerifierResult;
+
+void snpg_verifier_result_clear(SnpgVerifierResult *result);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SnpgVerifierResult, snpg_verifier_result_clear)
+
+/* Runs one session on fd. TRUE when it reached a verdict (accepted or
+ * rejected, see result); FALSE on a transport or protocol failure, with
+ * nothing released unless result->key_sent says so. */
+gboolean snpg_session_run_verifier(int fd, const SnpgVerifierConfig *config,
+                                   SnpgVerifierResult *result, GError **error);
+
+/* Report callback of the agent: a report with exactly this REPORT_DATA,
+ * and optionally the certificate table of an extended report. */
+typedef gboolean (*SnpgSessionReportFunc)(const guint8 report_data[SNPG_PROTO_REPORT_DATA_LEN],
+                                          GBytes **ret_report, GBytes **ret_certs,
+                                          gpointer user_data, GError **error);
+
+typedef struct {
+    SnpgSessionReportFunc get_report;
+    gpointer user_data;
+    SnpgKex kex;                   /* 0: the best the verifier offers */
+    gint64 read_timeout_us;        /* 0: 120 s (verification may fetch) */
+} SnpgAgentConfig;
+
+typedef struct {
+    gboolean refused;              /* TRUE: see refusal; FALSE: see payload */
+    SnpgRefusal refusal;
+    SnpgKeyPayload payload;
+} SnpgAgentResult;
+
+void snpg_agent_result_clear(SnpgAgentResult *result);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SnpgAgentResult, snpg_agent_result_clear)
+
+/* Runs one session on fd. TRUE when it ended with a key or a refusal;
+ * FALSE on a transport or protocol failure (retry with a new connection). */
+gboolean snpg_session_run_agent(int fd, const SnpgAgentConfig *config,
+                                SnpgAgentResult *result, GError **error);
