@@ -1,1 +1,2 @@
 dist_man_MANS += docs/snpguard.1
+dist_man_MANS += docs/snpguard-measure.1

@@ -30,3 +30,16 @@ TESTS += tests/unit/test-session
 tests_unit_test_session_SOURCES = tests/unit/test-session.c tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_session_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_session_LDADD = $(TEST_LIBS)
+# snpguard measure: the engine against sev-snp-measure's values, and the command.
+check_PROGRAMS += tests/unit/test-measure tests/unit/test-cli-measure
+TESTS += tests/unit/test-measure tests/unit/test-cli-measure
+MEASURE_TEST_SOURCES = tests/unit/testutil.c tests/unit/testutil.h \
+	tests/unit/measure-inputs.c tests/unit/measure-inputs.h
+tests_unit_test_measure_SOURCES = tests/unit/test-measure.c $(MEASURE_TEST_SOURCES)
+tests_unit_test_measure_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_measure_LDADD = $(TEST_LIBS)
+tests_unit_test_cli_measure_SOURCES = tests/unit/test-cli-measure.c $(MEASURE_TEST_SOURCES)
+tests_unit_test_cli_measure_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_cli_measure_LDADD = $(TEST_LIBS)
+EXTRA_DIST += tests/data/measure/README tests/data/measure/ovmf_AmdSev_suffix.bin \
+	tests/data/measure/ovmf_OvmfX64_suffix.bin

@@ -12,3 +12,9 @@ libsnpguard_core_la_SOURCES = \
 # The attestation protocol (docs/protocol.md).
 libsnpguard_core_la_SOURCES += src/core/proto.c src/core/proto.h
 libsnpguard_core_la_SOURCES += src/core/session.c src/core/session.h
+# snpguard measure: firmware tables, SEV hashes table, VMSA pages, launch digest.
+libsnpguard_core_la_SOURCES += \
+	src/core/ovmf.c src/core/ovmf.h \
+	src/core/sev-hashes.c src/core/sev-hashes.h \
+	src/core/vmsa.c src/core/vmsa.h \
+	src/core/measure.c src/core/measure.h
