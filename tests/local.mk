@@ -30,6 +30,7 @@ TESTS += tests/unit/test-session
 tests_unit_test_session_SOURCES = tests/unit/test-session.c tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_session_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_session_LDADD = $(TEST_LIBS)
+
 # snpguard measure: the engine against sev-snp-measure's values, and the command.
 check_PROGRAMS += tests/unit/test-measure tests/unit/test-cli-measure
 TESTS += tests/unit/test-measure tests/unit/test-cli-measure
@@ -43,3 +44,43 @@ tests_unit_test_cli_measure_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_cli_measure_LDADD = $(TEST_LIBS)
 EXTRA_DIST += tests/data/measure/README tests/data/measure/ovmf_AmdSev_suffix.bin \
 	tests/data/measure/ovmf_OvmfX64_suffix.bin
+
+# Simulated secure processor, ID blocks, certificate cache (issue 3).
+check_PROGRAMS += tests/unit/test-sim tests/unit/test-idblock tests/unit/test-certcache \
+	tests/unit/test-cli-sim
+TESTS += tests/unit/test-sim tests/unit/test-idblock tests/unit/test-certcache \
+	tests/unit/test-cli-sim
+tests_unit_test_sim_SOURCES = tests/unit/test-sim.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_sim_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_sim_LDADD = $(TEST_LIBS)
+tests_unit_test_idblock_SOURCES = tests/unit/test-idblock.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_idblock_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_idblock_LDADD = $(TEST_LIBS)
+tests_unit_test_certcache_SOURCES = tests/unit/test-certcache.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_certcache_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_certcache_LDADD = $(TEST_LIBS)
+tests_unit_test_cli_sim_SOURCES = tests/unit/test-cli-sim.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_cli_sim_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_cli_sim_LDADD = $(TEST_LIBS)
+EXTRA_DIST += tests/data/sim tests/data/idblock
+
+# Reports, AMD certificates, verification (issue 3, verifier side).
+check_PROGRAMS += tests/unit/test-report tests/unit/test-certs tests/unit/test-verify \
+	tests/unit/test-cli-report
+TESTS += tests/unit/test-report tests/unit/test-certs tests/unit/test-verify \
+	tests/unit/test-cli-report
+VECTOR_TEST_SOURCES = tests/unit/testutil.c tests/unit/testutil.h \
+	tests/unit/vectors.c tests/unit/vectors.h
+tests_unit_test_report_SOURCES = tests/unit/test-report.c $(VECTOR_TEST_SOURCES)
+tests_unit_test_report_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_report_LDADD = $(TEST_LIBS)
+tests_unit_test_certs_SOURCES = tests/unit/test-certs.c $(VECTOR_TEST_SOURCES)
+tests_unit_test_certs_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_certs_LDADD = $(TEST_LIBS)
+tests_unit_test_verify_SOURCES = tests/unit/test-verify.c $(VECTOR_TEST_SOURCES)
+tests_unit_test_verify_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_verify_LDADD = $(TEST_LIBS)
+tests_unit_test_cli_report_SOURCES = tests/unit/test-cli-report.c $(VECTOR_TEST_SOURCES)
+tests_unit_test_cli_report_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_cli_report_LDADD = $(TEST_LIBS)
+EXTRA_DIST += tests/data/vectors

@@ -6,3 +6,5 @@ snpguard_SOURCES = \
 	src/cli/command.h \
 	src/cli/snpguard.c \
 	src/cli/cmd-measure.c
+snpguard_SOURCES += src/cli/cmd-sim.c src/cli/cmd-idblock.c src/cli/cmd-certs.c
+snpguard_SOURCES += src/cli/cmd-report.c

@@ -12,6 +12,10 @@
 
 static const SnpgCommand *const commands[] = {
     &snpg_cmd_measure,
+    &snpg_cmd_report,
+    &snpg_cmd_sim,
+    &snpg_cmd_idblock,
+    &snpg_cmd_certs,
 };
 
 static const SnpgCommand *

@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "i18n.h"
 #include "proto.h"
+#include "proto-priv.h"
 
 G_DEFINE_QUARK(snpg-proto-error-quark, snpg_proto_error)
 
@@ -630,8 +631,8 @@ encode_items(const SnpgKeyPayload *p)
     return g_steal_pointer(&out);
 }
 
-static gboolean
-decode_items(const guint8 *data, gsize len, SnpgKeyPayload *ret, GError **error)
+gboolean
+snpg_proto_decode_items(const guint8 *data, gsize len, SnpgKeyPayload *ret, GError **error)
 {
     g_auto(SnpgKeyPayload) p = { 0 };
     SnpgBuf b;
@@ -783,7 +784,7 @@ snpg_proto_open_key(const SnpgHello *hello, SnpgKex kex,
                     _("The sealed key failed authentication: it was not made for this session"));
         return FALSE;
     }
-    if (!decode_items(snpg_secret_data(items), sealed_len, ret, error))
+    if (!snpg_proto_decode_items(snpg_secret_data(items), sealed_len, ret, error))
         return FALSE;
     confirm_tag(okm, ret_confirm);
     return TRUE;

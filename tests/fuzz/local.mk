@@ -1,5 +1,6 @@
 # libFuzzer targets (clang, --enable-fuzzing) and their corpus replay, which
 # runs in every 'make check' through tests/fuzz/driver.c.
+
 # OVMF footer table and SEV metadata parser (snpguard measure).
 check_PROGRAMS += tests/fuzz/replay-ovmf
 TESTS += tests/fuzz/replay-ovmf
@@ -17,4 +18,51 @@ tests_fuzz_fuzz_ovmf_SOURCES = tests/fuzz/fuzz-ovmf.c src/core/ovmf.c src/core/b
 tests_fuzz_fuzz_ovmf_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) -fsanitize=fuzzer,address,undefined
 tests_fuzz_fuzz_ovmf_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer,address,undefined
 tests_fuzz_fuzz_ovmf_LDADD = $(GLIB_LIBS)
+endif
+
+# Attestation report parser (+ per-report checks) and AMD certificate extensions.
+check_PROGRAMS += tests/fuzz/replay-report tests/fuzz/replay-cert-ext
+TESTS += tests/fuzz/replay-report tests/fuzz/replay-cert-ext
+tests_fuzz_replay_report_SOURCES = tests/fuzz/driver.c tests/fuzz/fuzz-report.c
+tests_fuzz_replay_report_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR=\"$(abs_srcdir)/tests/fuzz/corpus/report\"
+tests_fuzz_replay_report_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_replay_report_LDADD = libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS)
+tests_fuzz_replay_cert_ext_SOURCES = tests/fuzz/driver.c tests/fuzz/fuzz-cert-ext.c
+tests_fuzz_replay_cert_ext_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR=\"$(abs_srcdir)/tests/fuzz/corpus/cert-ext\"
+tests_fuzz_replay_cert_ext_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_replay_cert_ext_LDADD = libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/report tests/fuzz/corpus/cert-ext
+if ENABLE_FUZZING
+# Parsers compiled in for coverage instrumentation (see fuzz-ovmf above).
+REPORT_FUZZ_CORE = src/core/report.c src/core/buf.c src/core/verify.c src/core/cert-ext.c \
+	src/core/amd-certs.c src/core/amd-roots.c
+noinst_PROGRAMS += tests/fuzz/fuzz-report tests/fuzz/fuzz-cert-ext
+tests_fuzz_fuzz_report_SOURCES = tests/fuzz/fuzz-report.c $(REPORT_FUZZ_CORE)
+tests_fuzz_fuzz_report_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS) -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_report_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_report_LDADD = $(GLIB_LIBS) $(CRYPTO_LIBS)
+tests_fuzz_fuzz_cert_ext_SOURCES = tests/fuzz/fuzz-cert-ext.c $(REPORT_FUZZ_CORE)
+tests_fuzz_fuzz_cert_ext_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS) -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_cert_ext_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_cert_ext_LDADD = $(GLIB_LIBS) $(CRYPTO_LIBS)
+endif
+
+# The attestation protocol's decoders and both state machines.
+check_PROGRAMS += tests/fuzz/replay-proto
+TESTS += tests/fuzz/replay-proto
+tests_fuzz_replay_proto_SOURCES = tests/fuzz/driver.c tests/fuzz/fuzz-proto.c
+tests_fuzz_replay_proto_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR=\"$(abs_srcdir)/tests/fuzz/corpus/proto\"
+tests_fuzz_replay_proto_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_replay_proto_LDADD = libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/proto
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz-proto
+tests_fuzz_fuzz_proto_SOURCES = tests/fuzz/fuzz-proto.c src/core/proto.c src/core/session.c \
+	src/core/buf.c src/core/secret.c
+tests_fuzz_fuzz_proto_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS) -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_proto_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_proto_LDADD = $(GLIB_LIBS) $(CRYPTO_LIBS)
 endif

@@ -1,0 +1,316 @@
+/* snpguard-agent: the guest side of attestation, for an initramfs.
+ *
+ * It proves to the verifier, with a fresh SNP report bound to an ephemeral
+ * key, that it runs in the expected VM, and receives the disk key sealed to
+ * that key. The key goes straight to its destination (a file descriptor, a
+ * new file on a tmpfs, or stdout) and is wiped; nothing is written unless a
+ * key arrived. Links src/core and libcrypto only. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <glib/gi18n.h>
+
+#include "port.h"
+#include "psp.h"
+#include "session.h"
+#include "transport.h"
+#include "verify.h"
+
+enum {
+    EXIT_KEY = 0,
+    EXIT_FAILED = 1,
+    EXIT_USAGE = 2,
+    EXIT_REFUSED = 3,
+};
+
+static char *opt_port;
+static char *opt_device;
+static char *opt_listen;
+static char *opt_connect;
+static char *opt_psp;
+static char *opt_key_out;
+static int opt_key_fd = -1;
+static char *opt_kex;
+static int opt_vmpl;
+static int opt_attempts = 10;
+static double opt_timeout = 120;
+static double opt_backoff_max = 5;
+static gboolean opt_quiet;
+static gboolean opt_version;
+static char *opt_sysfs;
+
+static const GOptionEntry entries[] = {
+    { "port", 'p', 0, G_OPTION_ARG_STRING, &opt_port,
+      N_("virtio-serial port name (default " SNPG_PORT_DEFAULT_NAME ")"), N_("NAME") },
+    { "device", 'd', 0, G_OPTION_ARG_FILENAME, &opt_device,
+      N_("Talk over this character device instead of a named port"), N_("PATH") },
+    { "listen", 'l', 0, G_OPTION_ARG_STRING, &opt_listen,
+      N_("Standalone mode: wait for the verifier on unix:PATH"), N_("ADDRESS") },
+    { "connect", 'c', 0, G_OPTION_ARG_STRING, &opt_connect,
+      N_("Connect to a verifier listening on unix:PATH"), N_("ADDRESS") },
+    { "psp", 0, 0, G_OPTION_ARG_STRING, &opt_psp,
+      N_("Report backend: sev-guest[:DEV], tsm[:DIR] or sim:FILE (default: sev-guest, else tsm)"),
+      N_("BACKEND") },
+    { "key-out", 'o', 0, G_OPTION_ARG_FILENAME, &opt_key_out,
+      N_("Write the received key to this new file (mode 0600), or '-' for stdout"), N_("FILE") },
+    { "key-fd", 0, 0, G_OPTION_ARG_INT, &opt_key_fd,
+      N_("Write the received key to this open file descriptor"), N_("FD") },
+    { "kex", 0, 0, G_OPTION_ARG_STRING, &opt_kex,
+      N_("Key agreement: p384 or x25519 (default: the verifier's first offer)"), N_("NAME") },
+    { "vmpl", 0, 0, G_OPTION_ARG_INT, &opt_vmpl, N_("VMPL to request the report at (default 0)"), N_("N") },
+    { "attempts", 'n', 0, G_OPTION_ARG_INT, &opt_attempts,
+      N_("Give up after N attempts; 0 tries forever (default 10)"), N_("N") },
+    { "timeout", 't', 0, G_OPTION_ARG_DOUBLE, &opt_timeout,
+      N_("Seconds to wait for each message of the verifier (default 120)"), N_("S") },
+    { "backoff-max", 0, 0, G_OPTION_ARG_DOUBLE, &opt_backoff_max,
+      N_("Longest pause between attempts, in seconds (default 5)"), N_("S") },
+    { "sysfs", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &opt_sysfs, NULL, NULL },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, N_("Print errors only"), NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, N_("Print the version and exit"), NULL },
+    { NULL }
+};
+
+static void G_GNUC_PRINTF(1, 2)
+say(const char *fmt, ...)
+{
+    g_autofree char *msg = NULL;
+    va_list ap;
+
+    if (opt_quiet)
+        return;
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "snpguard-agent: %s\n", msg);
+}
+
+static void G_GNUC_PRINTF(1, 2)
+fail(const char *fmt, ...)
+{
+    g_autofree char *msg = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "snpguard-agent: %s %s\n", _("error:"), msg);
+}
+
+static gboolean
+get_report(const guint8 report_data[64], GBytes **ret_report, GBytes **ret_certs,
+           gpointer user_data, GError **error)
+{
+    return snpg_psp_get_report(user_data, report_data, (guint)opt_vmpl, ret_report, ret_certs, error);
+}
+
+static const char *
+reason_name(guint16 code)
+{
+    switch (code) {
+    case SNPG_PROTO_REASON_BINDING: return "binding";
+    case SNPG_PROTO_REASON_VERIFIER: return "verifier-error";
+    default: break;
+    }
+    const char *name = snpg_verify_reason_to_string(code);
+    return name ? name : "unknown";
+}
+
+static void
+print_refusal(const SnpgRefusal *refusal)
+{
+    g_autoptr(GString) reasons = g_string_new(NULL);
+    g_autofree char *text = refusal->text ? g_strescape(refusal->text, NULL) : NULL;
+
+    for (guint i = 0; i < refusal->n_reasons; i++)
+        g_string_append_printf(reasons, "%s%s(%u)", i ? ", " : "", reason_name(refusal->reasons[i]),
+                               refusal->reasons[i]);
+    fail(_("the verifier refused this VM: %s%s%s%s"), reasons->str, text ? " ('" : "",
+         text ? text : "", text ? "')" : "");
+}
+
+static gboolean
+write_all_fd(int fd, const guint8 *data, gsize len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return FALSE;
+        data += n;
+        len -= (gsize)n;
+    }
+    return TRUE;
+}
+
+/* Hands the key on. A file is created exclusively with mode 0600 so that no
+ * earlier file (or link an attacker planted) receives it. */
+static gboolean
+deliver_key(SnpgSecret *key)
+{
+    gboolean ok;
+    int fd;
+
+    if (opt_key_fd >= 0)
+        return write_all_fd(opt_key_fd, snpg_secret_data(key), snpg_secret_len(key));
+    if (!opt_key_out || g_str_equal(opt_key_out, "-"))
+        return write_all_fd(STDOUT_FILENO, snpg_secret_data(key), snpg_secret_len(key));
+    fd = open(opt_key_out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        int saved = errno;
+        fail(_("cannot create '%s': %s"), opt_key_out, g_strerror(saved));
+        return FALSE;
+    }
+    ok = write_all_fd(fd, snpg_secret_data(key), snpg_secret_len(key)) && fsync(fd) == 0;
+    if (close(fd) != 0)
+        ok = FALSE;
+    if (!ok) {
+        fail(_("cannot write '%s'"), opt_key_out);
+        unlink(opt_key_out);
+    }
+    return ok;
+}
+
+/* One connection: opens the stream, or -1 after printing why. */
+static int
+open_stream(int listen_fd, const char *device)
+{
+    g_autoptr(GError) error = NULL;
+    int fd;
+
+    if (listen_fd >= 0)
+        fd = snpg_transport_accept(listen_fd, G_MAXINT64, &error);
+    else if (opt_connect)
+        fd = snpg_transport_connect(opt_connect, &error);
+    else
+        fd = snpg_transport_open_device(device, &error);
+    if (fd < 0)
+        fail("%s", error->message);
+    return fd;
+}
+
+int
+main(int argc, char **argv)
+{
+    g_autoptr(GOptionContext) ctx = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SnpgPsp) psp = NULL;
+    g_autofree char *device = NULL;
+    SnpgAgentConfig config = { .get_report = get_report };
+    int listen_fd = -1, modes;
+    gint64 backoff = G_USEC_PER_SEC / 2;
+    int last = EXIT_FAILED;
+
+    setlocale(LC_ALL, "");
+    bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+    bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+    textdomain(GETTEXT_PACKAGE);
+    prctl(PR_SET_DUMPABLE, 0);
+
+    ctx = g_option_context_new(NULL);
+    g_option_context_set_summary(ctx, _("Attest this SEV-SNP guest to its owner and receive its disk key."));
+    g_option_context_set_translation_domain(ctx, GETTEXT_PACKAGE);
+    g_option_context_add_main_entries(ctx, entries, GETTEXT_PACKAGE);
+    if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+        fail("%s", error->message);
+        return EXIT_USAGE;
+    }
+    if (opt_version) {
+        printf("snpguard-agent %s\n", PACKAGE_VERSION);
+        return EXIT_KEY;
+    }
+    modes = !!opt_listen + !!opt_connect + !!opt_device + !!opt_port;
+    if (argc > 1 || modes > 1 || opt_attempts < 0 || opt_timeout <= 0 || opt_backoff_max < 0 ||
+        opt_vmpl < 0 || opt_vmpl > 3 || (opt_key_fd >= 0 && opt_key_out)) {
+        fail(_("invalid arguments: give at most one of --port, --device, --listen, --connect; "
+               "--vmpl 0 to 3; positive --timeout; --key-fd or --key-out, not both"));
+        return EXIT_USAGE;
+    }
+    if (opt_kex) {
+        if (g_str_equal(opt_kex, "p384"))
+            config.kex = SNPG_KEX_P384;
+        else if (g_str_equal(opt_kex, "x25519"))
+            config.kex = SNPG_KEX_X25519;
+        else {
+            fail(_("unknown key agreement '%s' (use p384 or x25519)"), opt_kex);
+            return EXIT_USAGE;
+        }
+    }
+    config.read_timeout_us = (gint64)(opt_timeout * G_USEC_PER_SEC);
+
+    /* The simulator is never chosen implicitly: only real hardware is. */
+    if (!opt_psp)
+        opt_psp = g_strdup(g_file_test("/dev/sev-guest", G_FILE_TEST_EXISTS) ? "sev-guest" : "tsm");
+    if (!(psp = snpg_psp_open(opt_psp, &error))) {
+        fail("%s", error->message);
+        return EXIT_FAILED;
+    }
+    config.user_data = psp;
+
+    if (opt_listen) {
+        if ((listen_fd = snpg_transport_listen(opt_listen, &error)) < 0) {
+            fail("%s", error->message);
+            return EXIT_FAILED;
+        }
+        say(_("waiting for the verifier on %s"), opt_listen);
+    } else if (!opt_connect) {
+        device = opt_device ? g_strdup(opt_device) : NULL;
+    }
+
+    for (int attempt = 1; opt_attempts == 0 || attempt <= opt_attempts; attempt++) {
+        g_auto(SnpgAgentResult) result = { 0 };
+        g_autoptr(GError) session_error = NULL;
+        int fd;
+
+        if (attempt > 1 && listen_fd < 0) {
+            g_usleep((gulong)backoff);
+            backoff = MIN(backoff * 2, (gint64)(opt_backoff_max * G_USEC_PER_SEC));
+        }
+        /* The port may appear late (module loading): look it up each time. */
+        if (listen_fd < 0 && !opt_connect && !opt_device) {
+            g_clear_pointer(&device, g_free);
+            device = snpg_port_find(opt_port ? opt_port : SNPG_PORT_DEFAULT_NAME, opt_sysfs, NULL,
+                                    &session_error);
+            if (!device) {
+                fail("%s", session_error->message);
+                continue;
+            }
+        }
+        if ((fd = open_stream(listen_fd, device)) < 0)
+            continue;
+        say(_("attempt %d: attesting with %s"), attempt, snpg_psp_name(psp));
+        if (!snpg_session_run_agent(fd, &config, &result, &session_error)) {
+            close(fd);
+            fail("%s", session_error->message);
+            last = EXIT_FAILED;
+            continue;
+        }
+        close(fd);
+        if (result.refused) {
+            print_refusal(&result.refusal);
+            last = EXIT_REFUSED;
+            continue;
+        }
+        if (result.payload.disk_key) {
+            if (!deliver_key(result.payload.disk_key))
+                return EXIT_FAILED;
+            say(_("received the disk key (%zu bytes)"), snpg_secret_len(result.payload.disk_key));
+        } else {
+            say(_("attestation accepted (no key for this VM)"));
+        }
+        if (listen_fd >= 0)
+            close(listen_fd);
+        return EXIT_KEY;
+    }
+    if (listen_fd >= 0)
+        close(listen_fd);
+    fail(_("giving up after %d attempts"), opt_attempts);
+    return last;
+}
