@@ -35,6 +35,7 @@ static const char done_label[] = "snpguard/v1 done";
 #define X25519_PUB_LEN 32
 #define GCM_TAG_LEN 16
 #define OKM_LEN 76      /* aead key 32 | iv 12 | confirm key 32 */
+#define EVIDENCE_DIGEST_LEN 48
 #define REFUSAL_MIN (2 + 2 + 2)
 #define REFUSAL_MAX (2 + 2 * SNPG_PROTO_REASONS_MAX + 2 + SNPG_PROTO_TEXT_MAX)
 
@@ -532,7 +533,8 @@ snpg_proto_report_data(const SnpgHello *hello, SnpgKex kex, GBytes *agent_pub,
 /* Z = ECDH(own, peer); okm = HKDF-SHA-384(Z, salt = nonce, info). */
 static SnpgSecret *
 derive_okm(EVP_PKEY *own, EVP_PKEY *peer, const guint8 nonce[SNPG_PROTO_NONCE_LEN],
-           const guint8 report_data[SNPG_PROTO_REPORT_DATA_LEN], GBytes *verifier_pub,
+           const guint8 report_data[SNPG_PROTO_REPORT_DATA_LEN],
+           const guint8 evidence_digest[EVIDENCE_DIGEST_LEN], GBytes *verifier_pub,
            GError **error)
 {
     g_autoptr(EVP_PKEY_CTX) ctx = EVP_PKEY_CTX_new_from_pkey(NULL, own, NULL);
@@ -552,6 +554,7 @@ derive_okm(EVP_PKEY *own, EVP_PKEY *peer, const guint8 nonce[SNPG_PROTO_NONCE_LE
 
     g_byte_array_append(info, (const guint8 *)wrap_label, sizeof(wrap_label) - 1);
     g_byte_array_append(info, report_data, SNPG_PROTO_REPORT_DATA_LEN);
+    g_byte_array_append(info, evidence_digest, EVIDENCE_DIGEST_LEN);
     g_byte_array_append(info, g_bytes_get_data(verifier_pub, NULL),
                         (guint)g_bytes_get_size(verifier_pub));
 
@@ -568,6 +571,17 @@ derive_okm(EVP_PKEY *own, EVP_PKEY *peer, const guint8 nonce[SNPG_PROTO_NONCE_LE
     if (!kctx || EVP_KDF_derive(kctx, snpg_secret_data(okm), OKM_LEN, params) <= 0)
         return crypto_failed(error, "HKDF"), NULL;
     return g_steal_pointer(&okm);
+}
+
+/* SHA-384 of the EVIDENCE payload as sent or received: binds the parts the
+ * report's signature does not cover (lengths, the certificate table). */
+static void
+evidence_digest(GBytes *evidence, guint8 ret[EVIDENCE_DIGEST_LEN])
+{
+    unsigned int len = 0;
+
+    g_assert(EVP_Digest(g_bytes_get_data(evidence, NULL), g_bytes_get_size(evidence), ret, &len,
+                        EVP_sha384(), NULL) && len == EVIDENCE_DIGEST_LEN);
 }
 
 static void
@@ -681,11 +695,12 @@ snpg_proto_decode_items(const guint8 *data, gsize len, SnpgKeyPayload *ret, GErr
 }
 
 GBytes *
-snpg_proto_seal_key(const SnpgHello *hello, SnpgKex kex,
-                    GBytes *agent_pub, const SnpgKeyPayload *payload,
+snpg_proto_seal_key(const SnpgHello *hello, SnpgKex kex, GBytes *agent_pub, GBytes *evidence,
+                    const SnpgKeyPayload *payload,
                     guint8 ret_confirm[SNPG_PROTO_CONFIRM_LEN], GError **error)
 {
     guint8 report_data[SNPG_PROTO_REPORT_DATA_LEN];
+    guint8 ev_digest[EVIDENCE_DIGEST_LEN];
     g_autoptr(EVP_PKEY) peer = NULL;
     g_autoptr(EVP_PKEY) own = NULL;
     g_autoptr(GBytes) own_pub = NULL;
@@ -703,7 +718,8 @@ snpg_proto_seal_key(const SnpgHello *hello, SnpgKex kex,
         !(own_pub = snpg_kex_export_pub(own, kex, error)))
         return NULL;
     snpg_proto_report_data(hello, kex, agent_pub, report_data);
-    if (!(okm = derive_okm(own, peer, hello->nonce, report_data, own_pub, error)))
+    evidence_digest(evidence, ev_digest);
+    if (!(okm = derive_okm(own, peer, hello->nonce, report_data, ev_digest, own_pub, error)))
         return NULL;
 
     items = encode_items(payload);
@@ -715,6 +731,7 @@ snpg_proto_seal_key(const SnpgHello *hello, SnpgKex kex,
     off = 2 + pub_len;
 
     g_byte_array_append(aad, report_data, sizeof(report_data));
+    g_byte_array_append(aad, ev_digest, sizeof(ev_digest));
     g_byte_array_append(aad, g_bytes_get_data(own_pub, NULL), (guint)pub_len);
     aes = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
     cctx = EVP_CIPHER_CTX_new();
@@ -731,11 +748,12 @@ snpg_proto_seal_key(const SnpgHello *hello, SnpgKex kex,
 
 gboolean
 snpg_proto_open_key(const SnpgHello *hello, SnpgKex kex,
-                    EVP_PKEY *agent_key, GBytes *agent_pub, GBytes *key_msg,
+                    EVP_PKEY *agent_key, GBytes *agent_pub, GBytes *evidence, GBytes *key_msg,
                     SnpgKeyPayload *ret, guint8 ret_confirm[SNPG_PROTO_CONFIRM_LEN],
                     GError **error)
 {
     guint8 report_data[SNPG_PROTO_REPORT_DATA_LEN];
+    guint8 ev_digest[EVIDENCE_DIGEST_LEN];
     g_autoptr(GBytes) verifier_pub = NULL;
     g_autoptr(EVP_PKEY) peer = NULL;
     g_autoptr(SnpgSecret) okm = NULL;
@@ -764,10 +782,13 @@ snpg_proto_open_key(const SnpgHello *hello, SnpgKex kex,
     if (!(peer = import_pub(kex, verifier_pub, error)))
         return FALSE;
     snpg_proto_report_data(hello, kex, agent_pub, report_data);
-    if (!(okm = derive_okm(agent_key, peer, hello->nonce, report_data, verifier_pub, error)))
+    evidence_digest(evidence, ev_digest);
+    if (!(okm = derive_okm(agent_key, peer, hello->nonce, report_data, ev_digest, verifier_pub,
+                           error)))
         return FALSE;
 
     g_byte_array_append(aad, report_data, sizeof(report_data));
+    g_byte_array_append(aad, ev_digest, sizeof(ev_digest));
     g_byte_array_append(aad, pub, pub_len);
     /* One spare byte: the secret is never empty, and Final may write 0 bytes. */
     items = snpg_secret_new(sealed_len + 1);

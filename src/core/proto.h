@@ -142,15 +142,17 @@ typedef struct {
 void snpg_key_payload_clear(SnpgKeyPayload *payload);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SnpgKeyPayload, snpg_key_payload_clear)
 
-/* Verifier side: seals the payload to the agent's public key. Returns the
- * KEY message payload, and the confirmation DONE must carry. */
-GBytes *snpg_proto_seal_key(const SnpgHello *hello, SnpgKex kex,
-                            GBytes *agent_pub, const SnpgKeyPayload *payload,
+/* Verifier side: seals the payload to the agent's public key. evidence is
+ * the EVIDENCE payload as received (its digest is bound into the keys).
+ * Returns the KEY message payload, and the confirmation DONE must carry. */
+GBytes *snpg_proto_seal_key(const SnpgHello *hello, SnpgKex kex, GBytes *agent_pub,
+                            GBytes *evidence, const SnpgKeyPayload *payload,
                             guint8 ret_confirm[SNPG_PROTO_CONFIRM_LEN], GError **error);
 
-/* Agent side: opens a KEY message with its private key; fills ret and the
- * confirmation to send back in DONE. */
+/* Agent side: opens a KEY message with its private key; evidence is the
+ * EVIDENCE payload as sent. Fills ret and the confirmation for DONE. */
 gboolean snpg_proto_open_key(const SnpgHello *hello, SnpgKex kex,
-                             EVP_PKEY *agent_key, GBytes *agent_pub, GBytes *key_msg,
+                             EVP_PKEY *agent_key, GBytes *agent_pub, GBytes *evidence,
+                             GBytes *key_msg,
                              SnpgKeyPayload *ret, guint8 ret_confirm[SNPG_PROTO_CONFIRM_LEN],
                              GError **error);

@@ -88,6 +88,7 @@ snpg_session_run_verifier(int fd, const SnpgVerifierConfig *config,
     SnpgHello hello = { .kex_mask = config->kex_mask };
     g_autoptr(GBytes) hello_bytes = NULL;
     g_autoptr(GBytes) payload = NULL;
+    g_autoptr(GBytes) evidence = NULL;
     g_auto(SnpgEvidence) ev = { 0 };
     g_auto(SnpgRefusal) refusal = { 0 };
     guint8 expected[SNPG_PROTO_REPORT_DATA_LEN];
@@ -120,6 +121,7 @@ snpg_session_run_verifier(int fd, const SnpgVerifierConfig *config,
         return unexpected(type, "EVIDENCE", error);
     if (!snpg_evidence_decode(payload, &ev, error))
         return FALSE;
+    evidence = g_bytes_ref(payload);
     if (!(hello.kex_mask & SNPG_KEX_BIT(ev.kex))) {
         g_set_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_MALFORMED,
                     _("The agent chose a key agreement that was not offered"));
@@ -165,7 +167,7 @@ snpg_session_run_verifier(int fd, const SnpgVerifierConfig *config,
     result->verdict = SNPG_VERDICT_ACCEPTED;
     {
         static const SnpgKeyPayload empty = { 0 };
-        g_autoptr(GBytes) key_msg = snpg_proto_seal_key(&hello, ev.kex, ev.pub,
+        g_autoptr(GBytes) key_msg = snpg_proto_seal_key(&hello, ev.kex, ev.pub, evidence,
                                                         config->payload ? config->payload : &empty,
                                                         confirm, error);
         if (!key_msg)
@@ -292,7 +294,8 @@ snpg_session_run_agent(int fd, const SnpgAgentConfig *config, SnpgAgentResult *r
     }
     if (type != SNPG_MSG_KEY)
         return unexpected(type, "KEY or REFUSE", error);
-    if (!snpg_proto_open_key(&hello, kex, key, pub, payload, &result->payload, confirm, error)) {
+    if (!snpg_proto_open_key(&hello, kex, key, pub, evidence, payload, &result->payload, confirm,
+                             error)) {
         send_abort(fd, SNPG_PROTO_REASON_BAD_KEY, "the sealed key did not open",
                    deadline_after(config->read_timeout_us, AGENT_DEFAULT_TIMEOUT));
         return FALSE;

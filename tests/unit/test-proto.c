@@ -236,9 +236,11 @@ test_seal_open(gconstpointer data)
 
     g_assert_no_error(error);
     make_payload(&sent);
-    msg = snpg_proto_seal_key(&test_hello_msg, c->kex, agent_pub, &sent, confirm_v, &error);
+    g_autoptr(GBytes) evidence = g_bytes_new_static("the EVIDENCE payload", 20);
+    g_autoptr(GBytes) other_evidence = g_bytes_new_static("the EVIDENCE payloaD", 20);
+    msg = snpg_proto_seal_key(&test_hello_msg, c->kex, agent_pub, evidence, &sent, confirm_v, &error);
     g_assert_no_error(error);
-    g_assert_true(snpg_proto_open_key(&test_hello_msg, c->kex, agent, agent_pub, msg, &got,
+    g_assert_true(snpg_proto_open_key(&test_hello_msg, c->kex, agent, agent_pub, evidence, msg, &got,
                                       confirm_a, &error));
     g_assert_no_error(error);
     g_assert_true(snpg_secret_equal(sent.disk_key, got.disk_key));
@@ -256,16 +258,23 @@ test_seal_open(gconstpointer data)
     /* Another nonce, another agent key: no key. */
     other_hello.nonce[0] ^= 1;
     other_mask.kex_mask = SNPG_KEX_BIT(c->kex);
-    g_assert_false(snpg_proto_open_key(&other_mask, c->kex, agent, agent_pub, msg, &got,
+    g_assert_false(snpg_proto_open_key(&other_mask, c->kex, agent, agent_pub, evidence, msg, &got,
                                        confirm_a, &error));
     g_assert_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_CRYPTO);
     g_clear_error(&error);
-    g_assert_false(snpg_proto_open_key(&other_hello, c->kex, agent, agent_pub, msg, &got,
+    g_assert_false(snpg_proto_open_key(&other_hello, c->kex, agent, agent_pub, evidence, msg, &got,
                                        confirm_a, &error));
     g_assert_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_CRYPTO);
     g_clear_error(&error);
-    g_assert_false(snpg_proto_open_key(&test_hello_msg, c->kex, other, other_pub, msg, &got,
+    g_assert_false(snpg_proto_open_key(&test_hello_msg, c->kex, other, other_pub, evidence, msg, &got,
                                        confirm_a, &error));
+    g_clear_error(&error);
+    g_assert_null(got.disk_key);
+
+    /* Evidence changed on the way: the keys differ, nothing opens. */
+    g_assert_false(snpg_proto_open_key(&test_hello_msg, c->kex, agent, agent_pub, other_evidence,
+                                       msg, &got, confirm_a, &error));
+    g_assert_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_CRYPTO);
     g_clear_error(&error);
     g_assert_null(got.disk_key);
 
@@ -275,7 +284,7 @@ test_seal_open(gconstpointer data)
         g_autoptr(GBytes) mangled = NULL;
         flip[i] ^= 0x01;
         mangled = g_bytes_new(flip, len);
-        g_assert_false(snpg_proto_open_key(&test_hello_msg, c->kex, agent, agent_pub, mangled, &got,
+        g_assert_false(snpg_proto_open_key(&test_hello_msg, c->kex, agent, agent_pub, evidence, mangled, &got,
                                            confirm_a, &error));
         g_clear_error(&error);
         g_assert_null(got.disk_key);
@@ -301,8 +310,9 @@ test_bad_peer_point(void)
     memset(point, 0x11, sizeof(point));
     point[0] = 0x04;                         /* uncompressed, but not on the curve */
     g_autoptr(GBytes) pub = g_bytes_new(point, sizeof(point));
+    g_autoptr(GBytes) evidence = g_bytes_new_static("x", 1);
     make_payload(&sent);
-    g_assert_null(snpg_proto_seal_key(&test_hello_msg, SNPG_KEX_P384, pub, &sent, confirm, &error));
+    g_assert_null(snpg_proto_seal_key(&test_hello_msg, SNPG_KEX_P384, pub, evidence, &sent, confirm, &error));
     g_assert_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_CRYPTO);
 }
 
