@@ -12,6 +12,7 @@
 #include <linux/sev-guest.h>
 
 #include "buf.h"
+#include "certtable.h"
 #include "i18n.h"
 #include "proto.h"
 #include "psp.h"
@@ -299,9 +300,16 @@ snpg_psp_get_report(SnpgPsp *psp, const guint8 report_data[64], guint vmpl,
         return sev_guest_report(psp, report_data, vmpl, ret_report, ret_certs, error);
     case BACKEND_TSM:
         return tsm_report(psp, report_data, vmpl, ret_report, ret_certs, error);
-    case BACKEND_SIM:
-        *ret_certs = NULL;
-        return snpg_sim_identity_report(psp->identity, report_data, vmpl, ret_report, error);
+    case BACKEND_SIM: {
+        /* Like a host with an extended-report configuration: offer the VCEK. */
+        g_auto(SnpgCertTable) table = { 0 };
+        if (!snpg_sim_identity_report(psp->identity, report_data, vmpl, ret_report, error))
+            return FALSE;
+        table.certs[SNPG_CERTTABLE_VCEK] = snpg_sim_identity_get_vcek(psp->identity);
+        table.certs[SNPG_CERTTABLE_ASK] = snpg_sim_identity_get_ask(psp->identity);
+        *ret_certs = table.certs[SNPG_CERTTABLE_VCEK] ? snpg_certtable_build(&table) : NULL;
+        return TRUE;
+    }
     }
     g_assert_not_reached();
 }

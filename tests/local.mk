@@ -84,3 +84,17 @@ tests_unit_test_cli_report_SOURCES = tests/unit/test-cli-report.c $(VECTOR_TEST_
 tests_unit_test_cli_report_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_cli_report_LDADD = $(TEST_LIBS)
 EXTRA_DIST += tests/data/vectors
+
+# Attestation end to end (sim identity, agent backends, verifier) and the agent.
+check_PROGRAMS += tests/unit/test-attest
+TESTS += tests/unit/test-attest
+tests_unit_test_attest_SOURCES = tests/unit/test-attest.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_attest_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/guest
+tests_unit_test_attest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_attest_LDADD = libsnpguard-agent.la $(TEST_LIBS)
+check_PROGRAMS += tests/unit/test-agent
+TESTS += tests/unit/test-agent
+tests_unit_test_agent_SOURCES = tests/unit/test-agent.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_agent_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/guest
+tests_unit_test_agent_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_agent_LDADD = libsnpguard-agent.la $(TEST_LIBS)

@@ -8,37 +8,10 @@
 #include <openssl/crypto.h>
 
 #include "autocleanups.h"
+#include "cli-util.h"
 #include "command.h"
+#include "hex.h"
 #include "idblock.h"
-
-static char *
-hex_encode(const guint8 *data, gsize len)
-{
-    GString *s = g_string_sized_new(len * 2);
-
-    for (gsize i = 0; i < len; i++)
-        g_string_append_printf(s, "%02x", data[i]);
-    return g_string_free(s, FALSE);
-}
-
-static gboolean
-parse_hex(const char *opt, const char *hex, guint8 *out, gsize len)
-{
-    if (strlen(hex) != len * 2) {
-        snpg_cli_error(_("%s takes exactly %u bytes in hex (%u digits): '%s'"), opt, (guint)len,
-                       (guint)len * 2, hex);
-        return FALSE;
-    }
-    for (gsize i = 0; i < len; i++) {
-        int hi = g_ascii_xdigit_value(hex[2 * i]), lo = g_ascii_xdigit_value(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            snpg_cli_error(_("%s is not hexadecimal: '%s'"), opt, hex);
-            return FALSE;
-        }
-        out[i] = (guint8)(hi << 4 | lo);
-    }
-    return TRUE;
-}
 
 /* 96 hex digits, or base64 of 48 bytes (what sev-snp-measure prints). */
 static gboolean
@@ -51,7 +24,7 @@ parse_measurement(const char *text, guint8 *out)
     for (gsize i = 0; hex && i < n; i++)
         hex = g_ascii_isxdigit(text[i]);
     if (hex)
-        return parse_hex("--measurement", text, out, 48);
+        return snpg_cli_parse_hex("--measurement", text, out, 48);
     if (n == 64 && strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") == n) {
         raw = g_base64_decode(text, &len);
         if (len == 48) {
@@ -61,21 +34,6 @@ parse_measurement(const char *text, guint8 *out)
     }
     snpg_cli_error(_("--measurement takes 48 bytes as 96 hex digits or base64: '%s'"), text);
     return FALSE;
-}
-
-static gboolean
-parse_u64(const char *opt, const char *text, guint base, guint64 max, guint64 *ret)
-{
-    const char *t = text;
-
-    if (base == 16 && (g_str_has_prefix(t, "0x") || g_str_has_prefix(t, "0X")))
-        t += 2;
-    if (!g_ascii_string_to_unsigned(t, base, 0, max, ret, NULL)) {
-        snpg_cli_error(_("%s takes a number from 0 to %" G_GUINT64_FORMAT ": '%s'"), opt, max,
-                       text);
-        return FALSE;
-    }
-    return TRUE;
 }
 
 /* ---- idblock create ---------------------------------------------------- */
@@ -144,12 +102,12 @@ run_create(int argc, char **argv)
     }
     snpg_idblock_params_init(&params);
     if (!parse_measurement(measurement, params.measurement) ||
-        (family_id && !parse_hex("--family-id", family_id, params.family_id, 16)) ||
-        (image_id && !parse_hex("--image-id", image_id, params.image_id, 16)) ||
-        (policy && !parse_u64("--policy", policy, 16, G_MAXUINT64, &params.policy)))
+        (family_id && !snpg_cli_parse_hex("--family-id", family_id, params.family_id, 16)) ||
+        (image_id && !snpg_cli_parse_hex("--image-id", image_id, params.image_id, 16)) ||
+        (policy && !snpg_cli_parse_u64("--policy", policy, 16, G_MAXUINT64, &params.policy)))
         return SNPG_EXIT_USAGE;
     if (guest_svn) {
-        if (!parse_u64("--guest-svn", guest_svn, 10, G_MAXUINT32, &v))
+        if (!snpg_cli_parse_u64("--guest-svn", guest_svn, 10, G_MAXUINT32, &v))
             return SNPG_EXIT_USAGE;
         params.guest_svn = (guint32)v;
     }
@@ -168,32 +126,22 @@ run_create(int argc, char **argv)
     }
     block_b64 = g_base64_encode(block, sizeof(block));
     auth_b64 = g_base64_encode(auth, SNPG_IDBLOCK_AUTH_SIZE);
-    id_hex = hex_encode(id_digest, sizeof(id_digest));
-    author_hex = author_key ? hex_encode(author_digest, sizeof(author_digest)) : NULL;
+    id_hex = snpg_hex_encode(id_digest, sizeof(id_digest));
+    author_hex = author_key ? snpg_hex_encode(author_digest, sizeof(author_digest)) : NULL;
 
     if (json) {
         g_autoptr(JsonBuilder) b = json_builder_new();
         g_autoptr(JsonNode) root = NULL;
-        g_autofree char *policy_text = g_strdup_printf("0x%" G_GINT64_MODIFIER "x", params.policy);
 
         json_builder_begin_object(b);
-        json_builder_set_member_name(b, "id_block");
-        json_builder_add_string_value(b, block_b64);
-        json_builder_set_member_name(b, "id_auth");
-        json_builder_add_string_value(b, auth_b64);
+        snpg_cli_json_add_string(b, "id_block", block_b64);
+        snpg_cli_json_add_string(b, "id_auth", auth_b64);
         json_builder_set_member_name(b, "author_key_enabled");
         json_builder_add_boolean_value(b, author_key != NULL);
-        json_builder_set_member_name(b, "id_key_digest");
-        json_builder_add_string_value(b, id_hex);
-        json_builder_set_member_name(b, "author_key_digest");
-        if (author_hex)
-            json_builder_add_string_value(b, author_hex);
-        else
-            json_builder_add_null_value(b);
-        json_builder_set_member_name(b, "policy");
-        json_builder_add_string_value(b, policy_text);
-        json_builder_set_member_name(b, "guest_svn");
-        json_builder_add_int_value(b, params.guest_svn);
+        snpg_cli_json_add_string(b, "id_key_digest", id_hex);
+        snpg_cli_json_add_string(b, "author_key_digest", author_hex);
+        snpg_cli_json_add_hex64(b, "policy", params.policy);
+        snpg_cli_json_add_int(b, "guest_svn", params.guest_svn);
         json_builder_end_object(b);
         root = json_builder_get_root(b);
         snpg_cli_print_json(root);
@@ -274,22 +222,18 @@ run_digest(int argc, char **argv)
         return SNPG_EXIT_ERROR;
     }
     if (id_key)
-        id_hex = hex_encode(id_digest, sizeof(id_digest));
+        id_hex = snpg_hex_encode(id_digest, sizeof(id_digest));
     if (author_key)
-        author_hex = hex_encode(author_digest, sizeof(author_digest));
+        author_hex = snpg_hex_encode(author_digest, sizeof(author_digest));
     if (json) {
         g_autoptr(JsonBuilder) b = json_builder_new();
         g_autoptr(JsonNode) root = NULL;
 
         json_builder_begin_object(b);
-        if (id_hex) {
-            json_builder_set_member_name(b, "id_key_digest");
-            json_builder_add_string_value(b, id_hex);
-        }
-        if (author_hex) {
-            json_builder_set_member_name(b, "author_key_digest");
-            json_builder_add_string_value(b, author_hex);
-        }
+        if (id_hex)
+            snpg_cli_json_add_string(b, "id_key_digest", id_hex);
+        if (author_hex)
+            snpg_cli_json_add_string(b, "author_key_digest", author_hex);
         json_builder_end_object(b);
         root = json_builder_get_root(b);
         snpg_cli_print_json(root);

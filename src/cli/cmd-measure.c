@@ -7,7 +7,9 @@
 
 #include <glib/gi18n.h>
 
+#include "cli-util.h"
 #include "command.h"
+#include "hex.h"
 #include "measure.h"
 
 typedef struct {
@@ -83,35 +85,10 @@ parse_decimal(const char *s, guint64 max, guint64 *ret)
     return g_ascii_string_to_unsigned(s, 10, 0, max, ret, NULL);
 }
 
-static gboolean
-parse_ovmf_hash(const char *hex, guint8 ret[SNPG_MEASURE_SNP_DIGEST_SIZE])
-{
-    if (strlen(hex) != 2 * SNPG_MEASURE_SNP_DIGEST_SIZE)
-        return FALSE;
-    for (gsize i = 0; i < SNPG_MEASURE_SNP_DIGEST_SIZE; i++) {
-        int hi = g_ascii_xdigit_value(hex[2 * i]), lo = g_ascii_xdigit_value(hex[2 * i + 1]);
-
-        if (hi < 0 || lo < 0)
-            return FALSE;
-        ret[i] = (guint8)(hi << 4 | lo);
-    }
-    return TRUE;
-}
-
-static char *
-to_hex(const guint8 *data, gsize len)
-{
-    GString *s = g_string_sized_new(2 * len);
-
-    for (gsize i = 0; i < len; i++)
-        g_string_append_printf(s, "%02x", data[i]);
-    return g_string_free(s, FALSE);
-}
-
 static char *
 format_digest(const guint8 *digest, gsize len, gboolean base64)
 {
-    return base64 ? g_base64_encode(digest, len) : to_hex(digest, len);
+    return base64 ? g_base64_encode(digest, len) : snpg_hex_encode(digest, len);
 }
 
 /* The CPU signature, with sev-snp-measure's precedence: family/model/
@@ -186,7 +163,7 @@ static void
 print_explain(const SnpgMeasureExplain *ex, gboolean base64)
 {
     gsize dlen = ex->digest_len;
-    g_autofree char *fw_digest = to_hex(ex->firmware_digest,
+    g_autofree char *fw_digest = snpg_hex_encode(ex->firmware_digest,
                                         ex->mode == SNPG_MEASURE_MODE_SEV ||
                                         ex->mode == SNPG_MEASURE_MODE_SEV_ES ? 32 : 48);
 
@@ -195,9 +172,9 @@ print_explain(const SnpgMeasureExplain *ex, gboolean base64)
            (unsigned long long)ex->firmware_size, (unsigned long long)ex->firmware_gpa);
     printf(_("firmware %s: %s\n"), ex->firmware_digest_name, fw_digest);
     if (ex->has_hashes) {
-        g_autofree char *k = to_hex(ex->hashes.kernel, 32);
-        g_autofree char *i = to_hex(ex->hashes.initrd, 32);
-        g_autofree char *c = to_hex(ex->hashes.cmdline, 32);
+        g_autofree char *k = snpg_hex_encode(ex->hashes.kernel, 32);
+        g_autofree char *i = snpg_hex_encode(ex->hashes.initrd, 32);
+        g_autofree char *c = snpg_hex_encode(ex->hashes.cmdline, 32);
 
         printf(_("SEV hashes table at 0x%llx:\n"), (unsigned long long)ex->hashes_table_gpa);
         printf(_("  kernel SHA-256:  %s\n"), k);
@@ -206,8 +183,8 @@ print_explain(const SnpgMeasureExplain *ex, gboolean base64)
     }
     for (guint n = 0; n < ex->stages->len; n++) {
         const SnpgMeasureStage *st = &g_array_index(ex->stages, SnpgMeasureStage, n);
-        g_autofree char *after = to_hex(st->digest, dlen);
-        g_autofree char *contents = to_hex(st->contents_digest, st->contents_digest_len);
+        g_autofree char *after = snpg_hex_encode(st->digest, dlen);
+        g_autofree char *contents = snpg_hex_encode(st->contents_digest, st->contents_digest_len);
 
         switch (st->kind) {
         case SNPG_MEASURE_STAGE_FIRMWARE:
@@ -245,29 +222,6 @@ print_explain(const SnpgMeasureExplain *ex, gboolean base64)
 }
 
 static void
-add_hex(JsonBuilder *b, const char *name, const guint8 *data, gsize len)
-{
-    g_autofree char *hex = to_hex(data, len);
-
-    json_builder_set_member_name(b, name);
-    json_builder_add_string_value(b, hex);
-}
-
-static void
-add_int(JsonBuilder *b, const char *name, gint64 v)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_int_value(b, v);
-}
-
-static void
-add_str(JsonBuilder *b, const char *name, const char *v)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_string_value(b, v);
-}
-
-static void
 print_json(const SnpgMeasureExplain *ex, gboolean base64)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
@@ -276,26 +230,26 @@ print_json(const SnpgMeasureExplain *ex, gboolean base64)
     gsize dlen = ex->digest_len;
 
     json_builder_begin_object(b);
-    add_str(b, "mode", snpg_measure_mode_to_string(ex->mode));
-    add_str(b, "measurement", final);
+    snpg_cli_json_add_string(b, "mode", snpg_measure_mode_to_string(ex->mode));
+    snpg_cli_json_add_string(b, "measurement", final);
     json_builder_set_member_name(b, "firmware");
     json_builder_begin_object(b);
-    add_str(b, "path", ex->firmware);
-    add_int(b, "size", (gint64)ex->firmware_size);
-    add_int(b, "gpa", (gint64)ex->firmware_gpa);
-    add_str(b, "digest_algorithm", ex->firmware_digest_name);
-    add_hex(b, "digest", ex->firmware_digest, g_str_equal(ex->firmware_digest_name, "SHA-384") ? 48 : 32);
+    snpg_cli_json_add_string(b, "path", ex->firmware);
+    snpg_cli_json_add_int(b, "size", (gint64)ex->firmware_size);
+    snpg_cli_json_add_int(b, "gpa", (gint64)ex->firmware_gpa);
+    snpg_cli_json_add_string(b, "digest_algorithm", ex->firmware_digest_name);
+    snpg_cli_json_add_hex(b, "digest", ex->firmware_digest, g_str_equal(ex->firmware_digest_name, "SHA-384") ? 48 : 32);
     json_builder_set_member_name(b, "precomputed_hash");
     json_builder_add_boolean_value(b, ex->ovmf_hash_given);
     json_builder_end_object(b);
     if (ex->has_hashes) {
         json_builder_set_member_name(b, "sev_hashes");
         json_builder_begin_object(b);
-        add_int(b, "table_gpa", (gint64)ex->hashes_table_gpa);
-        add_hex(b, "kernel", ex->hashes.kernel, 32);
-        add_hex(b, "initrd", ex->hashes.initrd, 32);
-        add_hex(b, "cmdline", ex->hashes.cmdline, 32);
-        add_hex(b, "table", ex->hashes_table, SNPG_SEV_HASHES_TABLE_SIZE);
+        snpg_cli_json_add_int(b, "table_gpa", (gint64)ex->hashes_table_gpa);
+        snpg_cli_json_add_hex(b, "kernel", ex->hashes.kernel, 32);
+        snpg_cli_json_add_hex(b, "initrd", ex->hashes.initrd, 32);
+        snpg_cli_json_add_hex(b, "cmdline", ex->hashes.cmdline, 32);
+        snpg_cli_json_add_hex(b, "table", ex->hashes_table, SNPG_SEV_HASHES_TABLE_SIZE);
         json_builder_end_object(b);
     }
     json_builder_set_member_name(b, "stages");
@@ -305,26 +259,26 @@ print_json(const SnpgMeasureExplain *ex, gboolean base64)
         static const char *const kinds[] = { "firmware", "section", "hashes-table", "vmsa" };
 
         json_builder_begin_object(b);
-        add_str(b, "stage", kinds[st->kind]);
+        snpg_cli_json_add_string(b, "stage", kinds[st->kind]);
         if (st->kind == SNPG_MEASURE_STAGE_SECTION)
-            add_str(b, "section", snpg_ovmf_section_type_to_string(st->section_type));
+            snpg_cli_json_add_string(b, "section", snpg_ovmf_section_type_to_string(st->section_type));
         if (st->kind == SNPG_MEASURE_STAGE_VMSA) {
-            add_int(b, "vcpu", st->vcpu);
-            add_int(b, "eip", st->eip);
-            add_int(b, "signature", (gint64)st->rdx);
+            snpg_cli_json_add_int(b, "vcpu", st->vcpu);
+            snpg_cli_json_add_int(b, "eip", st->eip);
+            snpg_cli_json_add_int(b, "signature", (gint64)st->rdx);
         }
-        add_int(b, "gpa", (gint64)st->gpa);
-        add_int(b, "length", (gint64)st->length);
+        snpg_cli_json_add_int(b, "gpa", (gint64)st->gpa);
+        snpg_cli_json_add_int(b, "length", (gint64)st->length);
         if (st->page_type && !st->skipped)
-            add_str(b, "page_type", st->page_type);
+            snpg_cli_json_add_string(b, "page_type", st->page_type);
         if (st->skipped) {
             json_builder_set_member_name(b, "skipped");
             json_builder_add_boolean_value(b, TRUE);
         }
         if (st->contents_digest_len)
-            add_hex(b, "contents_digest", st->contents_digest, st->contents_digest_len);
+            snpg_cli_json_add_hex(b, "contents_digest", st->contents_digest, st->contents_digest_len);
         if (!st->skipped)
-            add_hex(b, "digest_after", st->digest, dlen);
+            snpg_cli_json_add_hex(b, "digest_after", st->digest, dlen);
         json_builder_end_object(b);
     }
     json_builder_end_array(b);
@@ -395,7 +349,7 @@ measure(Options *o)
         if (o->ovmf_hash) {
             if (mode != SNPG_MEASURE_MODE_SNP)
                 return FAIL(_("--snp-ovmf-hash applies to the snp mode only."));
-            if (!parse_ovmf_hash(o->ovmf_hash, ovmf_hash))
+            if (!snpg_hex_decode("--snp-ovmf-hash", o->ovmf_hash, ovmf_hash, sizeof(ovmf_hash), NULL))
                 return FAIL(_("--snp-ovmf-hash must be exactly 48 bytes written as 96 hex digits."));
             p.ovmf_hash = ovmf_hash;
         }

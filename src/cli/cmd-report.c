@@ -8,7 +8,10 @@
 
 #include "amd-certs.h"
 #include "autocleanups.h"
+#include "certcache.h"
+#include "cli-util.h"
 #include "command.h"
+#include "hex.h"
 #include "reference.h"
 #include "report.h"
 #include "verify.h"
@@ -16,18 +19,6 @@
 /* Input files are small (a report is 1184 bytes, certificates a few KiB);
  * a cap keeps a wrong path (a disk image) from being read into memory. */
 #define INPUT_MAX (16u << 20)
-
-static char *
-hex(const guint8 *data, gsize len)
-{
-    char *s = g_malloc(len * 2 + 1);
-    for (gsize i = 0; i < len; i++) {
-        s[2 * i] = "0123456789abcdef"[data[i] >> 4];
-        s[2 * i + 1] = "0123456789abcdef"[data[i] & 15];
-    }
-    s[len * 2] = '\0';
-    return s;
-}
 
 static GBytes *
 read_input(const char *path, const char *what)
@@ -60,31 +51,17 @@ tcb_json(guint64 raw, SnpgProduct product)
     snpg_tcb_decode(raw, product, &t);
     json_builder_begin_object(b);
     if (product == SNPG_PRODUCT_TURIN) {
-        json_builder_set_member_name(b, "fmc");
-        json_builder_add_int_value(b, t.fmc);
+        snpg_cli_json_add_int(b, "fmc", t.fmc);
     }
-    json_builder_set_member_name(b, "bl");
-    json_builder_add_int_value(b, t.bl);
-    json_builder_set_member_name(b, "tee");
-    json_builder_add_int_value(b, t.tee);
-    json_builder_set_member_name(b, "snp");
-    json_builder_add_int_value(b, t.snp);
-    json_builder_set_member_name(b, "ucode");
-    json_builder_add_int_value(b, t.ucode);
-    json_builder_set_member_name(b, "raw");
-    json_builder_add_string_value(b, rawhex);
+    snpg_cli_json_add_int(b, "bl", t.bl);
+    snpg_cli_json_add_int(b, "tee", t.tee);
+    snpg_cli_json_add_int(b, "snp", t.snp);
+    snpg_cli_json_add_int(b, "ucode", t.ucode);
+    snpg_cli_json_add_string(b, "raw", rawhex);
     json_builder_set_member_name(b, "reserved_nonzero");
     json_builder_add_boolean_value(b, t.reserved_nonzero);
     json_builder_end_object(b);
     return json_builder_get_root(b);
-}
-
-static void
-add_hex(JsonBuilder *b, const char *name, const guint8 *data, gsize len)
-{
-    g_autofree char *h = hex(data, len);
-    json_builder_set_member_name(b, name);
-    json_builder_add_string_value(b, h);
 }
 
 static void
@@ -95,14 +72,6 @@ add_strv(JsonBuilder *b, const char *name, GStrv v)
     for (gsize i = 0; v[i]; i++)
         json_builder_add_string_value(b, v[i]);
     json_builder_end_array(b);
-}
-
-static void
-add_hex64(JsonBuilder *b, const char *name, guint64 v)
-{
-    g_autofree char *s = g_strdup_printf("0x%" G_GINT64_MODIFIER "x", v);
-    json_builder_set_member_name(b, name);
-    json_builder_add_string_value(b, s);
 }
 
 static JsonNode *
@@ -118,55 +87,41 @@ report_json(const SnpgReport *r, SnpgProduct layout)
 
     snpg_policy_decode(r->policy, &pol);
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "version");
-    json_builder_add_int_value(b, r->version);
-    json_builder_set_member_name(b, "product");
-    json_builder_add_string_value(b, snpg_product_to_string(r->product));
-    json_builder_set_member_name(b, "tcb_layout_product");
-    json_builder_add_string_value(b, snpg_product_to_string(layout));
-    json_builder_set_member_name(b, "guest_svn");
-    json_builder_add_int_value(b, r->guest_svn);
-    add_hex64(b, "policy", r->policy);
+    snpg_cli_json_add_int(b, "version", r->version);
+    snpg_cli_json_add_string(b, "product", snpg_product_to_string(r->product));
+    snpg_cli_json_add_string(b, "tcb_layout_product", snpg_product_to_string(layout));
+    snpg_cli_json_add_int(b, "guest_svn", r->guest_svn);
+    snpg_cli_json_add_hex64(b, "policy", r->policy);
     json_builder_set_member_name(b, "policy_decoded");
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "abi_minor");
-    json_builder_add_int_value(b, pol.abi_minor);
-    json_builder_set_member_name(b, "abi_major");
-    json_builder_add_int_value(b, pol.abi_major);
+    snpg_cli_json_add_int(b, "abi_minor", pol.abi_minor);
+    snpg_cli_json_add_int(b, "abi_major", pol.abi_major);
     add_strv(b, "flags", pflags);
     json_builder_end_object(b);
-    add_hex(b, "family_id", r->family_id, sizeof(r->family_id));
-    add_hex(b, "image_id", r->image_id, sizeof(r->image_id));
-    json_builder_set_member_name(b, "vmpl");
-    json_builder_add_int_value(b, r->vmpl);
-    json_builder_set_member_name(b, "signature_algo");
-    json_builder_add_int_value(b, r->signature_algo);
-    add_hex64(b, "platform_info", r->platform_info);
+    snpg_cli_json_add_hex(b, "family_id", r->family_id, sizeof(r->family_id));
+    snpg_cli_json_add_hex(b, "image_id", r->image_id, sizeof(r->image_id));
+    snpg_cli_json_add_int(b, "vmpl", r->vmpl);
+    snpg_cli_json_add_int(b, "signature_algo", r->signature_algo);
+    snpg_cli_json_add_hex64(b, "platform_info", r->platform_info);
     add_strv(b, "platform_info_decoded", pinfo);
-    add_hex64(b, "flags", r->flags);
-    json_builder_set_member_name(b, "author_key_en");
-    json_builder_add_int_value(b, r->author_key_en);
-    json_builder_set_member_name(b, "mask_chip_key");
-    json_builder_add_int_value(b, r->mask_chip_key);
-    json_builder_set_member_name(b, "signing_key");
-    json_builder_add_string_value(b, snpg_signing_key_to_string(r->signing_key));
-    add_hex(b, "report_data", r->report_data, sizeof(r->report_data));
-    add_hex(b, "measurement", r->measurement, sizeof(r->measurement));
-    add_hex(b, "host_data", r->host_data, sizeof(r->host_data));
-    add_hex(b, "id_key_digest", r->id_key_digest, sizeof(r->id_key_digest));
-    add_hex(b, "author_key_digest", r->author_key_digest, sizeof(r->author_key_digest));
-    add_hex(b, "report_id", r->report_id, sizeof(r->report_id));
-    add_hex(b, "report_id_ma", r->report_id_ma, sizeof(r->report_id_ma));
-    add_hex(b, "chip_id", r->chip_id, sizeof(r->chip_id));
+    snpg_cli_json_add_hex64(b, "flags", r->flags);
+    snpg_cli_json_add_int(b, "author_key_en", r->author_key_en);
+    snpg_cli_json_add_int(b, "mask_chip_key", r->mask_chip_key);
+    snpg_cli_json_add_string(b, "signing_key", snpg_signing_key_to_string(r->signing_key));
+    snpg_cli_json_add_hex(b, "report_data", r->report_data, sizeof(r->report_data));
+    snpg_cli_json_add_hex(b, "measurement", r->measurement, sizeof(r->measurement));
+    snpg_cli_json_add_hex(b, "host_data", r->host_data, sizeof(r->host_data));
+    snpg_cli_json_add_hex(b, "id_key_digest", r->id_key_digest, sizeof(r->id_key_digest));
+    snpg_cli_json_add_hex(b, "author_key_digest", r->author_key_digest, sizeof(r->author_key_digest));
+    snpg_cli_json_add_hex(b, "report_id", r->report_id, sizeof(r->report_id));
+    snpg_cli_json_add_hex(b, "report_id_ma", r->report_id_ma, sizeof(r->report_id_ma));
+    snpg_cli_json_add_hex(b, "chip_id", r->chip_id, sizeof(r->chip_id));
     json_builder_set_member_name(b, "cpuid");
     if (r->has_cpuid) {
         json_builder_begin_object(b);
-        json_builder_set_member_name(b, "fam");
-        json_builder_add_int_value(b, r->cpuid_fam_id);
-        json_builder_set_member_name(b, "mod");
-        json_builder_add_int_value(b, r->cpuid_mod_id);
-        json_builder_set_member_name(b, "step");
-        json_builder_add_int_value(b, r->cpuid_step);
+        snpg_cli_json_add_int(b, "fam", r->cpuid_fam_id);
+        snpg_cli_json_add_int(b, "mod", r->cpuid_mod_id);
+        snpg_cli_json_add_int(b, "step", r->cpuid_step);
         json_builder_end_object(b);
     } else {
         json_builder_add_null_value(b);
@@ -179,10 +134,8 @@ report_json(const SnpgReport *r, SnpgProduct layout)
     json_builder_add_value(b, tcb_json(r->committed_tcb, layout));
     json_builder_set_member_name(b, "launch_tcb");
     json_builder_add_value(b, tcb_json(r->launch_tcb, layout));
-    json_builder_set_member_name(b, "current_version");
-    json_builder_add_string_value(b, cur);
-    json_builder_set_member_name(b, "committed_version");
-    json_builder_add_string_value(b, com);
+    snpg_cli_json_add_string(b, "current_version", cur);
+    snpg_cli_json_add_string(b, "committed_version", com);
     json_builder_set_member_name(b, "launch_mit_vector");
     if (r->has_mit_vectors)
         json_builder_add_int_value(b, (gint64)r->launch_mit_vector);
@@ -195,8 +148,8 @@ report_json(const SnpgReport *r, SnpgProduct layout)
         json_builder_add_null_value(b);
     json_builder_set_member_name(b, "signature");
     json_builder_begin_object(b);
-    add_hex(b, "r_le", r->sig_r, sizeof(r->sig_r));
-    add_hex(b, "s_le", r->sig_s, sizeof(r->sig_s));
+    snpg_cli_json_add_hex(b, "r_le", r->sig_r, sizeof(r->sig_r));
+    snpg_cli_json_add_hex(b, "s_le", r->sig_s, sizeof(r->sig_s));
     json_builder_end_object(b);
     json_builder_end_object(b);
     return json_builder_get_root(b);
@@ -205,7 +158,7 @@ report_json(const SnpgReport *r, SnpgProduct layout)
 static void
 print_hex_line(const char *name, const guint8 *data, gsize len)
 {
-    g_autofree char *h = hex(data, len);
+    g_autofree char *h = snpg_hex_encode(data, len);
     printf("%-20s %s\n", name, h);
 }
 
@@ -334,23 +287,75 @@ run_show(int argc, char **argv)
 
 /* ---- verify -------------------------------------------------------------- */
 
-/* Where the VCEK comes from when --cert is not given.
- * TODO(certcache): look it up with snpg_certcache_find_vcek() from
- * src/core/certcache.h (directory snpg_certcache_default_dir(), the report's
- * product, CHIP_ID and REPORTED_TCB), returning its DER; the lead wires this
- * once that module lands. Until then: not found. */
+/* Without --cert: the report's VCEK from the certificate cache, looked up
+ * by product, CHIP_ID and REPORTED_TCB. The cached ASK and ARK, unless
+ * given on the command line, are handed to the verifier as supplied
+ * evidence: like --ask/--ark they must be AMD's pinned certificates or lead
+ * to --trust-root; a cached root is never trusted by itself.
+ * Returns the VCEK's DER, or NULL with a note on stderr (the verifier then
+ * rejects with "cert-missing"); *usage is set when the report needs
+ * --product. */
 static GBytes *
-find_cached_cert(const guint8 *report, gsize len, GError **error)
+find_cached_cert(SnpgVerifier *v, const char *cache_dir, GBytes *report_bytes,
+                 SnpgProduct product_opt, gboolean have_ask, gboolean have_ark, gboolean *usage)
 {
-    (void)report;
-    (void)len;
-    g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                _("No --cert was given and no certificate cache is available."));
-    return NULL;
+    g_autoptr(SnpgReport) r = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(X509) vcek = NULL;
+    g_autoptr(X509) ask = NULL;
+    g_autoptr(X509) ark = NULL;
+    g_autofree char *path = NULL;
+    unsigned char *der = NULL;
+    SnpgProduct product;
+    SnpgTcb tcb;
+    GBytes *out;
+    int len;
+
+    *usage = FALSE;
+    r = snpg_report_parse(g_bytes_get_data(report_bytes, NULL), g_bytes_get_size(report_bytes),
+                          NULL);
+    if (!r)
+        return NULL;    /* the verifier explains why */
+    product = r->has_cpuid ? r->product : product_opt;
+    if (product == SNPG_PRODUCT_UNKNOWN) {
+        if (r->has_cpuid)
+            snpg_cli_error(_("the report's CPUID names no known product, so no cached VCEK "
+                             "applies: give --cert"));
+        else
+            snpg_cli_error(_("a version %u report carries no CPUID: give --product (Milan, "
+                             "Genoa or Turin) to look its VCEK up in the certificate cache, "
+                             "or --cert"), r->version);
+        *usage = !r->has_cpuid;
+        return NULL;
+    }
+    if (r->signing_key == SNPG_SIGNING_KEY_VLEK) {
+        snpg_cli_error(_("the report is signed by a VLEK; the certificate cache serves VCEKs "
+                         "only: give --cert"));
+        return NULL;
+    }
+    snpg_tcb_decode(r->reported_tcb, product, &tcb);
+    vcek = snpg_certcache_find_vcek(cache_dir, product, r->chip_id, &tcb, &path, &error);
+    if (!vcek) {
+        snpg_cli_error(_("no --cert was given and the certificate cache '%s' has no VCEK "
+                         "for this report: %s"), cache_dir, error->message);
+        return NULL;
+    }
+    g_debug("VCEK from the cache: %s", path);
+    if (!have_ask && (ask = snpg_certcache_find_ca(cache_dir, product, SNPG_CERTCACHE_KIND_ASK,
+                                                   NULL, NULL)))
+        snpg_verifier_set_supplied(v, SNPG_AMD_CERT_ASK, ask);
+    if (!have_ark && (ark = snpg_certcache_find_ca(cache_dir, product, SNPG_CERTCACHE_KIND_ARK,
+                                                   NULL, NULL)))
+        snpg_verifier_set_supplied(v, SNPG_AMD_CERT_ARK, ark);
+    if ((len = i2d_X509(vcek, &der)) <= 0)
+        return NULL;
+    out = g_bytes_new(der, (gsize)len);
+    OPENSSL_free(der);
+    return out;
 }
 
 typedef struct {
-    char *cert, *ask, *asvk, *ark, *crl, *trust_root, *now, *reference;
+    char *cert, *ask, *asvk, *ark, *crl, *trust_root, *now, *reference, *cache;
     char **measurements, **chip_ids;
     char *report_data, *host_data, *family_id, *image_id, *id_key_digest, *author_key_digest;
     int vmpl;
@@ -363,7 +368,7 @@ static void
 verify_args_clear(VerifyArgs *a)
 {
     g_free(a->cert); g_free(a->ask); g_free(a->asvk); g_free(a->ark); g_free(a->crl);
-    g_free(a->trust_root); g_free(a->now); g_free(a->reference);
+    g_free(a->trust_root); g_free(a->now); g_free(a->reference); g_free(a->cache);
     g_strfreev(a->measurements); g_strfreev(a->chip_ids);
     g_free(a->report_data); g_free(a->host_data); g_free(a->family_id); g_free(a->image_id);
     g_free(a->id_key_digest); g_free(a->author_key_digest);
@@ -390,21 +395,6 @@ set_hex_opt(const char *name, const char *text, gsize len, GBytes **slot)
     return TRUE;
 }
 
-static gboolean
-parse_u64_opt(const char *name, const char *text, guint64 *ret)
-{
-    const char *p = text;
-
-    /* Masks are hexadecimal, with or without 0x. */
-    if (g_str_has_prefix(p, "0x") || g_str_has_prefix(p, "0X"))
-        p += 2;
-    if (!g_ascii_string_to_unsigned(p, 16, 0, G_MAXUINT64, ret, NULL)) {
-        snpg_cli_error(_("the %s '%s' is not a hexadecimal number"), name, text);
-        return FALSE;
-    }
-    return TRUE;
-}
-
 /* Applies the command-line values over the reference file's. */
 static gboolean
 build_options(VerifyArgs *a, SnpgVerifyOptions *o)
@@ -413,7 +403,7 @@ build_options(VerifyArgs *a, SnpgVerifyOptions *o)
     gboolean ok = TRUE;
 
     for (gsize i = 0; a->measurements && a->measurements[i]; i++) {
-        GBytes *b = snpg_verify_parse_hex("measurement", a->measurements[i], 48, &error);
+        GBytes *b = snpg_verify_parse_hex("--measurement", a->measurements[i], 48, &error);
         if (!b) {
             snpg_cli_error("%s", error->message);
             return FALSE;
@@ -421,19 +411,19 @@ build_options(VerifyArgs *a, SnpgVerifyOptions *o)
         g_ptr_array_add(o->measurements, b);
     }
     for (gsize i = 0; a->chip_ids && a->chip_ids[i]; i++) {
-        GBytes *b = snpg_verify_parse_hex("chip id", a->chip_ids[i], 64, &error);
+        GBytes *b = snpg_verify_parse_hex("--chip-id", a->chip_ids[i], 64, &error);
         if (!b) {
             snpg_cli_error("%s", error->message);
             return FALSE;
         }
         g_ptr_array_add(o->chip_ids, b);
     }
-    if (!set_hex_opt("report data", a->report_data, 64, &o->report_data) ||
-        !set_hex_opt("host data", a->host_data, 32, &o->host_data) ||
-        !set_hex_opt("family id", a->family_id, 16, &o->family_id) ||
-        !set_hex_opt("image id", a->image_id, 16, &o->image_id) ||
-        !set_hex_opt("ID key digest", a->id_key_digest, 48, &o->id_key_digest) ||
-        !set_hex_opt("author key digest", a->author_key_digest, 48, &o->author_key_digest))
+    if (!set_hex_opt("--report-data", a->report_data, 64, &o->report_data) ||
+        !set_hex_opt("--host-data", a->host_data, 32, &o->host_data) ||
+        !set_hex_opt("--family-id", a->family_id, 16, &o->family_id) ||
+        !set_hex_opt("--image-id", a->image_id, 16, &o->image_id) ||
+        !set_hex_opt("--id-key-digest", a->id_key_digest, 48, &o->id_key_digest) ||
+        !set_hex_opt("--author-key-digest", a->author_key_digest, 48, &o->author_key_digest))
         return FALSE;
     if (a->vmpl != -1) {
         if (a->vmpl < 0 || a->vmpl > 3) {
@@ -456,16 +446,17 @@ build_options(VerifyArgs *a, SnpgVerifyOptions *o)
     if (a->allow_debug)
         o->allow_debug = TRUE;
     if (a->policy_max) {
-        ok = parse_u64_opt("policy maximum", a->policy_max, &o->policy_max);
+        ok = snpg_cli_parse_u64("--policy-max", a->policy_max, 16, G_MAXUINT64, &o->policy_max);
         o->has_policy_max = TRUE;
     }
     if (ok && a->platform_info_mask) {
-        ok = parse_u64_opt("platform-info mask", a->platform_info_mask, &o->platform_info_mask);
+        ok = snpg_cli_parse_u64("--platform-info-mask", a->platform_info_mask, 16, G_MAXUINT64,
+                                 &o->platform_info_mask);
         o->has_platform_info_mask = TRUE;
     }
     if (ok && a->platform_info_required)
-        ok = parse_u64_opt("required platform info", a->platform_info_required,
-                           &o->platform_info_required);
+        ok = snpg_cli_parse_u64("--platform-info-required", a->platform_info_required, 16,
+                                G_MAXUINT64, &o->platform_info_required);
     if (!ok)
         return FALSE;
     if (a->min_abi && !snpg_verify_parse_abi(a->min_abi, &o->min_abi_major, &o->min_abi_minor)) {
@@ -520,16 +511,13 @@ print_result(const SnpgVerifyResult *res, GPtrArray *extra, gboolean json)
         g_autoptr(JsonNode) root = NULL;
 
         json_builder_begin_object(b);
-        json_builder_set_member_name(b, "verdict");
-        json_builder_add_string_value(b, accepted ? "accepted" : "rejected");
-        json_builder_set_member_name(b, "product");
-        json_builder_add_string_value(b, snpg_product_to_string(res->product));
-        json_builder_set_member_name(b, "signing_key");
-        json_builder_add_string_value(b, snpg_cert_kind_to_string(res->key_kind));
+        snpg_cli_json_add_string(b, "verdict", accepted ? "accepted" : "rejected");
+        snpg_cli_json_add_string(b, "product", snpg_product_to_string(res->product));
+        snpg_cli_json_add_string(b, "signing_key", snpg_cert_kind_to_string(res->key_kind));
         if (res->report) {
-            add_hex(b, "measurement", res->report->measurement, sizeof(res->report->measurement));
-            add_hex(b, "chip_id", res->report->chip_id, sizeof(res->report->chip_id));
-            add_hex(b, "report_data", res->report->report_data, sizeof(res->report->report_data));
+            snpg_cli_json_add_hex(b, "measurement", res->report->measurement, sizeof(res->report->measurement));
+            snpg_cli_json_add_hex(b, "chip_id", res->report->chip_id, sizeof(res->report->chip_id));
+            snpg_cli_json_add_hex(b, "report_data", res->report->report_data, sizeof(res->report->report_data));
         }
         json_builder_set_member_name(b, "reasons");
         json_builder_begin_array(b);
@@ -538,19 +526,15 @@ print_result(const SnpgVerifyResult *res, GPtrArray *extra, gboolean json)
             const char *colon = strchr(line, ':');
             g_autofree char *code = g_strndup(line, (gsize)(colon - line));
             json_builder_begin_object(b);
-            json_builder_set_member_name(b, "code");
-            json_builder_add_string_value(b, code);
-            json_builder_set_member_name(b, "detail");
-            json_builder_add_string_value(b, colon + 2);
+            snpg_cli_json_add_string(b, "code", code);
+            snpg_cli_json_add_string(b, "detail", colon + 2);
             json_builder_end_object(b);
         }
         for (guint i = 0; i < res->failures->len; i++) {
             const SnpgVerifyFailure *f = g_ptr_array_index(res->failures, i);
             json_builder_begin_object(b);
-            json_builder_set_member_name(b, "code");
-            json_builder_add_string_value(b, snpg_verify_reason_to_string(f->reason));
-            json_builder_set_member_name(b, "detail");
-            json_builder_add_string_value(b, f->detail);
+            snpg_cli_json_add_string(b, "code", snpg_verify_reason_to_string(f->reason));
+            snpg_cli_json_add_string(b, "detail", f->detail);
             json_builder_end_object(b);
         }
         json_builder_end_array(b);
@@ -581,6 +565,7 @@ run_verify(int argc, char **argv)
         { "ask", 0, 0, G_OPTION_ARG_FILENAME, &a.ask, N_("The ASK (or ASVK) that came with the report: must be AMD's pinned one or chain to --trust-root"), N_("PEM") },
         { "asvk", 0, 0, G_OPTION_ARG_FILENAME, &a.asvk, N_("The ASVK that came with a VLEK report (same rule as --ask)"), N_("PEM") },
         { "ark", 0, 0, G_OPTION_ARG_FILENAME, &a.ark, N_("The ARK that came with the report: must be AMD's pinned one or the --trust-root"), N_("PEM") },
+        { "cache", 0, 0, G_OPTION_ARG_FILENAME, &a.cache, N_("Without --cert, look the VCEK (and the ASK and ARK) up in this certificate cache (default $SNPGUARD_CERT_CACHE or /var/lib/snpguard/certs)"), N_("DIR") },
         { "crl", 0, 0, G_OPTION_ARG_FILENAME, &a.crl, N_("AMD's certificate revocation list (DER or PEM), signed by the ARK"), N_("FILE") },
         { "trust-root", 0, 0, G_OPTION_ARG_FILENAME, &a.trust_root, N_("Also trust this root (e.g. a simulated processor's test ARK)"), N_("PEM") },
         { "now", 0, 0, G_OPTION_ARG_STRING, &a.now, N_("Check certificate validity at this time instead of now"), N_("YYYY-MM-DDTHH:MM:SSZ") },
@@ -668,9 +653,12 @@ run_verify(int argc, char **argv)
         if (!(cert = read_input(a.cert, _("certificate"))))
             return SNPG_EXIT_ERROR;
     } else {
-        cert = find_cached_cert(g_bytes_get_data(report, NULL), g_bytes_get_size(report), &error);
-        if (!cert)
-            fprintf(stderr, "snpguard: %s\n", error->message);
+        gboolean usage = FALSE;
+
+        cert = find_cached_cert(v, a.cache ? a.cache : snpg_certcache_default_dir(), report,
+                                opts.product, a.ask || a.asvk, a.ark != NULL, &usage);
+        if (usage)
+            return SNPG_EXIT_USAGE;
     }
 
     res = snpg_verifier_verify(v, g_bytes_get_data(report, NULL), g_bytes_get_size(report),

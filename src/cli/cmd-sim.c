@@ -6,51 +6,9 @@
 
 #include <glib/gi18n.h>
 
+#include "cli-util.h"
 #include "command.h"
 #include "sim.h"
-
-/* Parses hex into out: exactly max bytes, or up to max bytes zero-padded
- * when pad is set. */
-static gboolean
-parse_hex(const char *opt, const char *hex, guint8 *out, gsize max, gboolean pad)
-{
-    gsize n = strlen(hex);
-
-    if (n % 2 != 0 || n / 2 > max || (!pad && n / 2 != max)) {
-        if (pad)
-            snpg_cli_error(_("%s takes an even number of hex digits, at most %u bytes: '%s'"),
-                           opt, (guint)max, hex);
-        else
-            snpg_cli_error(_("%s takes exactly %u bytes in hex (%u digits): '%s'"), opt,
-                           (guint)max, (guint)max * 2, hex);
-        return FALSE;
-    }
-    memset(out, 0, max);
-    for (gsize i = 0; i < n / 2; i++) {
-        int hi = g_ascii_xdigit_value(hex[2 * i]), lo = g_ascii_xdigit_value(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            snpg_cli_error(_("%s is not hexadecimal: '%s'"), opt, hex);
-            return FALSE;
-        }
-        out[i] = (guint8)(hi << 4 | lo);
-    }
-    return TRUE;
-}
-
-static gboolean
-parse_u64(const char *opt, const char *text, guint base, guint64 max, guint64 *ret)
-{
-    const char *t = text;
-
-    if (base == 16 && (g_str_has_prefix(t, "0x") || g_str_has_prefix(t, "0X")))
-        t += 2;
-    if (!g_ascii_string_to_unsigned(t, base, 0, max, ret, NULL)) {
-        snpg_cli_error(_("%s takes a number from 0 to %" G_GUINT64_FORMAT ": '%s'"), opt, max,
-                       text);
-        return FALSE;
-    }
-    return TRUE;
-}
 
 /* "fmc=N,bl=N,tee=N,snp=N,ucode=N": unnamed components keep their value. */
 static gboolean
@@ -79,7 +37,7 @@ parse_tcb(const char *opt, const char *text, SnpgTcb *tcb)
             snpg_cli_error(_("%s takes fmc=N,bl=N,tee=N,snp=N,ucode=N: '%s'"), opt, text);
             return FALSE;
         }
-        if (!parse_u64(opt, kv[1], 10, 255, &v))
+        if (!snpg_cli_parse_u64(opt, kv[1], 10, 255, &v))
             return FALSE;
         *field = (guint8)v;
     }
@@ -147,7 +105,7 @@ run_init(int argc, char **argv)
     }
     if (chip_text) {
         gsize n = options.product == SNPG_PRODUCT_TURIN ? 8 : SNPG_SIM_CHIP_ID_SIZE;
-        if (!parse_hex("--chip-id", chip_text, chip_id, n, FALSE))
+        if (!snpg_cli_parse_hex("--chip-id", chip_text, chip_id, n))
             return SNPG_EXIT_USAGE;
         options.chip_id = chip_id;
     }
@@ -265,36 +223,36 @@ run_report(int argc, char **argv)
         return SNPG_EXIT_USAGE;
     }
     snpg_sim_report_fields_init(&f);
-    if (!parse_hex("--measurement", measurement, f.measurement, 48, FALSE) ||
-        (report_data && !parse_hex("--report-data", report_data, f.report_data, 64, TRUE)) ||
-        (host_data && !parse_hex("--host-data", host_data, f.host_data, 32, TRUE)) ||
-        (family_id && !parse_hex("--family-id", family_id, f.family_id, 16, FALSE)) ||
-        (image_id && !parse_hex("--image-id", image_id, f.image_id, 16, FALSE)) ||
-        (id_key_digest && !parse_hex("--id-key-digest", id_key_digest, f.id_key_digest, 48, FALSE)) ||
+    if (!snpg_cli_parse_hex("--measurement", measurement, f.measurement, 48) ||
+        (report_data && !snpg_cli_parse_hex_padded("--report-data", report_data, f.report_data, 64)) ||
+        (host_data && !snpg_cli_parse_hex_padded("--host-data", host_data, f.host_data, 32)) ||
+        (family_id && !snpg_cli_parse_hex("--family-id", family_id, f.family_id, 16)) ||
+        (image_id && !snpg_cli_parse_hex("--image-id", image_id, f.image_id, 16)) ||
+        (id_key_digest && !snpg_cli_parse_hex("--id-key-digest", id_key_digest, f.id_key_digest, 48)) ||
         (author_key_digest &&
-         !parse_hex("--author-key-digest", author_key_digest, f.author_key_digest, 48, FALSE)) ||
-        (chip_id && !parse_hex("--chip-id", chip_id, chip, sizeof(chip), FALSE)))
+         !snpg_cli_parse_hex("--author-key-digest", author_key_digest, f.author_key_digest, 48)) ||
+        (chip_id && !snpg_cli_parse_hex("--chip-id", chip_id, chip, sizeof(chip))))
         return SNPG_EXIT_USAGE;
     if (policy) {
-        if (!parse_u64("--policy", policy, 16, G_MAXUINT64, &f.policy))
+        if (!snpg_cli_parse_u64("--policy", policy, 16, G_MAXUINT64, &f.policy))
             return SNPG_EXIT_USAGE;
     }
-    if (platform_info && !parse_u64("--platform-info", platform_info, 16, G_MAXUINT64,
+    if (platform_info && !snpg_cli_parse_u64("--platform-info", platform_info, 16, G_MAXUINT64,
                                     &f.platform_info))
         return SNPG_EXIT_USAGE;
-    if (launch_mit && !parse_u64("--launch-mit-vector", launch_mit, 16, G_MAXUINT64,
+    if (launch_mit && !snpg_cli_parse_u64("--launch-mit-vector", launch_mit, 16, G_MAXUINT64,
                                  &f.launch_mit_vector))
         return SNPG_EXIT_USAGE;
-    if (current_mit && !parse_u64("--current-mit-vector", current_mit, 16, G_MAXUINT64,
+    if (current_mit && !snpg_cli_parse_u64("--current-mit-vector", current_mit, 16, G_MAXUINT64,
                                   &f.current_mit_vector))
         return SNPG_EXIT_USAGE;
     if (vmpl) {
-        if (!parse_u64("--vmpl", vmpl, 10, 3, &v))
+        if (!snpg_cli_parse_u64("--vmpl", vmpl, 10, 3, &v))
             return SNPG_EXIT_USAGE;
         f.vmpl = (guint32)v;
     }
     if (version) {
-        if (!parse_u64("--version", version, 10, G_MAXUINT32, &v))
+        if (!snpg_cli_parse_u64("--version", version, 10, G_MAXUINT32, &v))
             return SNPG_EXIT_USAGE;
         if (v != 2 && v != 3 && v != 5) {
             snpg_cli_error(_("--version takes 2, 3 or 5: '%s'"), version);
@@ -303,12 +261,12 @@ run_report(int argc, char **argv)
         f.version = (guint32)v;
     }
     if (guest_svn) {
-        if (!parse_u64("--guest-svn", guest_svn, 10, G_MAXUINT32, &v))
+        if (!snpg_cli_parse_u64("--guest-svn", guest_svn, 10, G_MAXUINT32, &v))
             return SNPG_EXIT_USAGE;
         f.guest_svn = (guint32)v;
     }
     if (sig_algo) {
-        if (!parse_u64("--signature-algo", sig_algo, 10, G_MAXUINT32, &v))
+        if (!snpg_cli_parse_u64("--signature-algo", sig_algo, 10, G_MAXUINT32, &v))
             return SNPG_EXIT_USAGE;
         f.signature_algo = (guint32)v;
     }
@@ -371,6 +329,8 @@ run_report(int argc, char **argv)
     return SNPG_EXIT_OK;
 }
 
+int snpg_cmd_sim_identity_run(int argc, char **argv);
+
 static int
 run(int argc, char **argv)
 {
@@ -378,9 +338,12 @@ run(int argc, char **argv)
         return run_init(argc - 1, argv + 1);
     if (argc >= 2 && g_str_equal(argv[1], "report"))
         return run_report(argc - 1, argv + 1);
+    if (argc >= 2 && g_str_equal(argv[1], "identity"))
+        return snpg_cmd_sim_identity_run(argc - 1, argv + 1);
     if (argc >= 2 && (g_str_equal(argv[1], "--help") || g_str_equal(argv[1], "-h"))) {
         printf(_("Usage: snpguard sim init DIR [--product Milan|Genoa|Turin] [--force]\n"
-                 "       snpguard sim report DIR --measurement HEX [OPTION...] -o FILE\n\n"
+                 "       snpguard sim report DIR --measurement HEX [OPTION...] -o FILE\n"
+                 "       snpguard sim identity DIR --measurement HEX [OPTION...] -o FILE\n\n"
                  "The simulated secure processor: TEST keys, not AMD's. A verifier rejects\n"
                  "its root unless --trust-root names DIR/ark.pem.\n\n"
                  "Run 'snpguard sim init --help' or 'snpguard sim report --help' for options.\n"));

@@ -297,15 +297,6 @@ name_text(const X509_NAME *name)
     return g_strdup(buf);
 }
 
-char *
-snpg_cert_subject_cn(X509 *cert)
-{
-    char buf[128];
-    int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, buf, sizeof(buf));
-
-    return n > 0 ? g_strndup(buf, (gsize)n) : NULL;
-}
-
 gboolean
 snpg_cert_verify_issued_by(X509 *cert, X509 *issuer, GError **error)
 {

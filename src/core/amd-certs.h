@@ -54,5 +54,3 @@ gboolean snpg_cert_validity(X509 *cert, gint64 *ret_not_before, gint64 *ret_not_
 /* Validity at now (Unix seconds): SNPG_CERT_ERROR_EXPIRED / _NOT_YET_VALID. */
 gboolean snpg_cert_check_time(X509 *cert, gint64 now, GError **error);
 
-/* The subject's common name (or NULL). */
-char *snpg_cert_subject_cn(X509 *cert);

@@ -141,8 +141,8 @@ bad:
     return FALSE;
 }
 
-static char *
-subject_cn(X509 *cert)
+char *
+snpg_cert_subject_cn(X509 *cert)
 {
     char buf[128];
     int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, buf, sizeof(buf));
@@ -213,7 +213,7 @@ snpg_cert_ext_parse(X509 *cert, SnpgCertExt *ret, GError **error)
         return FALSE;
     }
     /* The subject names the key; it must agree with the extensions. */
-    cn = subject_cn(cert);
+    cn = snpg_cert_subject_cn(cert);
     if (!cn || !g_str_equal(cn, ext.kind == SNPG_CERT_KIND_VCEK ? "SEV-VCEK" : "SEV-VLEK")) {
         g_set_error(error, SNPG_CERT_ERROR, SNPG_CERT_ERROR_EXTENSION,
                     _("The certificate's subject '%s' does not match its %s extensions."),

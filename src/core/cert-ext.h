@@ -56,6 +56,9 @@ typedef struct {
 void snpg_cert_ext_clear(SnpgCertExt *ext);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SnpgCertExt, snpg_cert_ext_clear)
 
+/* The subject's common name (or NULL). */
+char *snpg_cert_subject_cn(X509 *cert);
+
 /* Reads the AMD extensions of a VCEK or VLEK certificate. Requires
  * productName and the bl/tee/snp/ucode SPLs (fmc on Turin), and exactly one
  * of hwID (VCEK) and cspID (VLEK), consistent with the subject's CN. */

@@ -12,9 +12,11 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "amd-certs.h"
 #include "autocleanups.h"
 #include "cert-ext.h"
 #include "certcache.h"
+#include "hex.h"
 #include "i18n.h"
 
 G_DEFINE_QUARK(snpg-certcache-error-quark, snpg_certcache_error)
@@ -65,20 +67,6 @@ snpg_certcache_default_dir(void)
     return env && *env ? env : SNPG_CERTCACHE_DEFAULT_DIR;
 }
 
-static char *
-hex_encode(const guint8 *data, gsize len)
-{
-    static const char digits[] = "0123456789abcdef";
-    char *s = g_malloc(len * 2 + 1);
-
-    for (gsize i = 0; i < len; i++) {
-        s[2 * i] = digits[data[i] >> 4];
-        s[2 * i + 1] = digits[data[i] & 0xf];
-    }
-    s[len * 2] = '\0';
-    return s;
-}
-
 static gsize
 hwid_len(SnpgProduct product)
 {
@@ -108,7 +96,7 @@ snpg_certcache_vcek_url(SnpgProduct product, const guint8 *chip_id, const SnpgTc
                       "there is no VCEK address for it."));
         return NULL;
     }
-    hwid = hex_encode(chip_id, hwid_len(product));
+    hwid = snpg_hex_encode(chip_id, hwid_len(product));
     if (product == SNPG_PRODUCT_TURIN)
         return g_strdup_printf("%s/vcek/v1/%s/%s?fmcSPL=%02u&blSPL=%02u&teeSPL=%02u&snpSPL=%02u"
                                "&ucodeSPL=%02u",
@@ -389,7 +377,7 @@ der_sha8(const unsigned char *der, int len)
     unsigned int n = 0;
 
     EVP_Digest(der, (size_t)len, md, &n, EVP_sha256(), NULL);
-    return hex_encode(md, 8);
+    return snpg_hex_encode(md, 8);
 }
 
 static char *
@@ -414,7 +402,7 @@ entry_path(const char *cache_dir, const Info *info, const unsigned char *der, in
         return g_build_filename(cache_dir, prod, "crl", name, NULL);
     case SNPG_CERTCACHE_KIND_VCEK:
         tcb = tcb_name(info->product, &info->tcb);
-        hw = hex_encode(info->hwid, info->hwid_len);
+        hw = snpg_hex_encode(info->hwid, info->hwid_len);
         name = g_strdup_printf("%s-%s.der", hw, tcb);
         return g_build_filename(cache_dir, prod, "vcek", name, NULL);
     case SNPG_CERTCACHE_KIND_VLEK:
@@ -427,41 +415,15 @@ entry_path(const char *cache_dir, const Info *info, const unsigned char *der, in
     }
 }
 
-static X509 *
-load_cert_file(const char *path)
-{
-    g_autofree char *data = NULL;
-    gsize len = 0;
-    const unsigned char *p;
-    X509 *cert;
-
-    if (!g_file_get_contents(path, &data, &len, NULL) || len > CERT_FILE_MAX)
-        return NULL;
-    if (memmem(data, len, "-----BEGIN", 10)) {
-        g_autoptr(BIO) bio = BIO_new_mem_buf(data, (int)len);
-        cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-    } else {
-        p = (const unsigned char *)data;
-        cert = d2i_X509(NULL, &p, (long)len);
-    }
-    ERR_clear_error();
-    return cert;
-}
-
 static X509_CRL *
 load_crl_file(const char *path)
 {
     g_autofree char *data = NULL;
     gsize len = 0;
-    const unsigned char *p;
-    X509_CRL *crl;
 
-    if (!g_file_get_contents(path, &data, &len, NULL) || len > CERT_FILE_MAX)
+    if (!g_file_get_contents(path, &data, &len, NULL))
         return NULL;
-    p = (const unsigned char *)data;
-    crl = d2i_X509_CRL(NULL, &p, (long)len);
-    ERR_clear_error();
-    return crl;
+    return snpg_crl_load((const guint8 *)data, len, NULL);
 }
 
 /* The issuer a kind is signed by, in the cache or in this import. */
@@ -508,7 +470,7 @@ make_entry(const Object *o, const Info *info, char *path, gboolean verified)
     if (info->kind == SNPG_CERTCACHE_KIND_VCEK || info->kind == SNPG_CERTCACHE_KIND_VLEK)
         e->tcb = info->tcb;
     if (info->kind == SNPG_CERTCACHE_KIND_VCEK)
-        e->hwid = hex_encode(info->hwid, info->hwid_len);
+        e->hwid = snpg_hex_encode(info->hwid, info->hwid_len);
     return e;
 }
 
@@ -640,7 +602,7 @@ snpg_certcache_find_ca(const char *cache_dir, SnpgProduct product, SnpgCertcache
         return NULL;
     }
     path = g_build_filename(cache_dir, prod, file, NULL);
-    cert = load_cert_file(path);
+    cert = snpg_cert_load_file(path, NULL);
     if (!cert) {
         g_set_error(error, SNPG_CERTCACHE_ERROR, SNPG_CERTCACHE_ERROR_NOT_FOUND,
                     _("The certificate cache has no %s for %s ('%s')."), kind_names[kind], prod,
@@ -670,11 +632,11 @@ snpg_certcache_find_vcek(const char *cache_dir, SnpgProduct product, const guint
                     _("The product is unknown: name it (Milan, Genoa or Turin)."));
         return NULL;
     }
-    hw = hex_encode(chip_id, hwid_len(product));
+    hw = snpg_hex_encode(chip_id, hwid_len(product));
     tcb = tcb_name(product, reported_tcb);
     name = g_strdup_printf("%s-%s.der", hw, tcb);
     path = g_build_filename(cache_dir, prod, "vcek", name, NULL);
-    cert = load_cert_file(path);
+    cert = snpg_cert_load_file(path, NULL);
     if (!cert) {
         g_set_error(error, SNPG_CERTCACHE_ERROR, SNPG_CERTCACHE_ERROR_NOT_FOUND,
                     _("The certificate cache has no VCEK for this chip at TCB %s ('%s')."), tcb,
@@ -718,7 +680,7 @@ list_dir(const char *cache_dir, SnpgProduct product, const char *sub, GPtrArray 
         if (g_str_equal(sub, "crl"))
             o.crl = load_crl_file(path);
         else
-            o.cert = load_cert_file(path);
+            o.cert = snpg_cert_load_file(path, NULL);
         if ((o.cert || o.crl) && classify(&o, &info, NULL) && info.product == product) {
             gboolean in_root = g_str_equal(sub, "");
             gboolean ok = in_root ? (info.kind <= SNPG_CERTCACHE_KIND_ASVK)

@@ -35,3 +35,6 @@ libsnpguard_core_la_SOURCES += \
 libsnpguard_core_la_SOURCES += src/core/hex.c src/core/hex.h \
 	src/core/sim-identity.c src/core/sim-identity.h
 libsnpguard_core_la_SOURCES += src/core/transport.c src/core/transport.h
+# Extended-report certificate tables; evidence verification for sessions.
+libsnpguard_core_la_SOURCES += src/core/certtable.c src/core/certtable.h \
+	src/core/attest.c src/core/attest.h

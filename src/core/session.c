@@ -167,13 +167,15 @@ snpg_session_run_verifier(int fd, const SnpgVerifierConfig *config,
     result->verdict = SNPG_VERDICT_ACCEPTED;
     {
         static const SnpgKeyPayload empty = { 0 };
+        const SnpgKeyPayload *release = config->choose_payload
+            ? config->choose_payload(ev.report, config->choose_data) : config->payload;
         g_autoptr(GBytes) key_msg = snpg_proto_seal_key(&hello, ev.kex, ev.pub, evidence,
-                                                        config->payload ? config->payload : &empty,
+                                                        release ? release : &empty,
                                                         confirm, error);
         if (!key_msg)
             return FALSE;
         /* One release per nonce: this is the only KEY this session sends. */
-        result->key_sent = config->payload && config->payload->disk_key;
+        result->key_sent = release && release->disk_key;
         if (!snpg_proto_write_frame(fd, SNPG_MSG_KEY, g_bytes_get_data(key_msg, NULL),
                                     g_bytes_get_size(key_msg),
                                     deadline_after(config->read_timeout_us, VERIFIER_DEFAULT_TIMEOUT),

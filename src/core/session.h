@@ -25,6 +25,11 @@ typedef struct {
     guint16 kex_mask;              /* 0: both */
     gint64 read_timeout_us;        /* each read; 0: 30 s */
     const SnpgKeyPayload *payload; /* what to release; NULL: verify only */
+    /* Optional: picks what to release once the evidence is accepted (a
+     * verifier serving several VMs chooses by the verified report); its
+     * answer replaces payload. Called at most once per session. */
+    const SnpgKeyPayload *(*choose_payload)(GBytes *report, gpointer choose_data);
+    gpointer choose_data;
 } SnpgVerifierConfig;
 
 typedef enum {

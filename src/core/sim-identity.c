@@ -24,6 +24,7 @@ struct _SnpgSimIdentity {
     SnpgSim *sim;
     SnpgSimIdentityParams params;
     GBytes *vcek_der;
+    GBytes *ask_der;
 };
 
 void
@@ -51,6 +52,7 @@ snpg_sim_identity_write(const char *sim_dir, const SnpgSimIdentityParams *params
     g_autofree guint8 *cert_der = NULL;
     g_autofree char *key_b64 = NULL;
     g_autofree char *cert_b64 = NULL;
+    g_autofree char *ask_b64 = NULL;
     g_autofree char *text = NULL;
     g_autofree char *policy = NULL;
     unsigned char *p = NULL;
@@ -73,6 +75,23 @@ snpg_sim_identity_write(const char *sim_dir, const SnpgSimIdentityParams *params
         g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_CRYPTO,
                     _("Cannot encode the simulated VCEK."));
         return FALSE;
+    }
+    {
+        g_autofree char *ask_path = g_build_filename(sim_dir, "ask.pem", NULL);
+        g_autoptr(BIO) bio = BIO_new_file(ask_path, "r");
+        g_autoptr(X509) ask = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+        unsigned char *q = NULL;
+        int ask_len = ask ? i2d_X509(ask, &q) : -1;
+
+        if (ask_len <= 0) {
+            ERR_clear_error();
+            OPENSSL_cleanse(key_der, (gsize)key_len);
+            g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_FORMAT,
+                        _("Cannot read the simulated ASK '%s'."), ask_path);
+            return FALSE;
+        }
+        ask_b64 = g_base64_encode(q, (gsize)ask_len);
+        OPENSSL_free(q);
     }
     key_b64 = g_base64_encode(key_der, (gsize)key_len);
     OPENSSL_cleanse(key_der, (gsize)key_len);
@@ -100,6 +119,7 @@ snpg_sim_identity_write(const char *sim_dir, const SnpgSimIdentityParams *params
     g_key_file_set_integer(kf, GROUP, "min-vmpl", (gint)params->min_vmpl);
     g_key_file_set_integer(kf, GROUP, "report-version", (gint)params->report_version);
     g_key_file_set_string(kf, GROUP, "vcek", cert_b64);
+    g_key_file_set_string(kf, GROUP, "ask", ask_b64);
     g_key_file_set_string(kf, GROUP, "vcek-key", key_b64);
     text = g_key_file_to_data(kf, &text_len, NULL);
     OPENSSL_cleanse(key_b64, strlen(key_b64));
@@ -257,6 +277,25 @@ snpg_sim_identity_load(const char *path, GError **error)
         }
         id->vcek_der = g_bytes_new(cert_der, cert_len);
     }
+    {
+        g_autofree char *ask_b64 = g_key_file_get_string(kf, GROUP, "ask", NULL);
+        g_autofree guint8 *ask_der = NULL;
+        g_autoptr(X509) ask = NULL;
+        gsize ask_len = 0;
+
+        if (ask_b64) {
+            ask_der = g_base64_decode(ask_b64, &ask_len);
+            p = ask_der;
+            if (!ask_der || ask_len == 0 || ask_len > G_MAXLONG ||
+                !(ask = d2i_X509(NULL, &p, (long)ask_len))) {
+                ERR_clear_error();
+                g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_FORMAT,
+                            _("The simulated identity '%s' has no valid ASK certificate."), path);
+                return NULL;
+            }
+            id->ask_der = g_bytes_new(ask_der, ask_len);
+        }
+    }
     if (!(id->sim = snpg_sim_new(product, chip_id, &tcb, key, vcek, error)))
         return NULL;
     return g_steal_pointer(&id);
@@ -269,6 +308,7 @@ snpg_sim_identity_free(SnpgSimIdentity *identity)
         return;
     g_clear_pointer(&identity->sim, snpg_sim_free);
     g_clear_pointer(&identity->vcek_der, g_bytes_unref);
+    g_clear_pointer(&identity->ask_der, g_bytes_unref);
     g_free(identity);
 }
 
@@ -309,4 +349,10 @@ GBytes *
 snpg_sim_identity_get_vcek(SnpgSimIdentity *identity)
 {
     return identity->vcek_der ? g_bytes_ref(identity->vcek_der) : NULL;
+}
+
+GBytes *
+snpg_sim_identity_get_ask(SnpgSimIdentity *identity)
+{
+    return identity->ask_der ? g_bytes_ref(identity->ask_der) : NULL;
 }

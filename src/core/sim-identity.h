@@ -48,5 +48,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SnpgSimIdentity, snpg_sim_identity_free)
 gboolean snpg_sim_identity_report(SnpgSimIdentity *identity, const guint8 report_data[64],
                                   guint vmpl, GBytes **ret_report, GError **error);
 
-/* The simulated VCEK certificate (DER), when the identity carries it. */
+/* The simulated VCEK and ASK certificates (DER), when the identity carries
+ * them: what a host with an extended-report configuration offers. */
 GBytes *snpg_sim_identity_get_vcek(SnpgSimIdentity *identity);
+GBytes *snpg_sim_identity_get_ask(SnpgSimIdentity *identity);

@@ -17,8 +17,10 @@
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
+#include "amd-certs.h"
 #include "autocleanups.h"
 #include "buf.h"
+#include "hex.h"
 #include "i18n.h"
 #include "sim.h"
 
@@ -432,40 +434,12 @@ prepare_dir(const char *dir, gboolean force, GError **error)
     return TRUE;
 }
 
-static char *
-hex_encode(const guint8 *data, gsize len)
-{
-    static const char digits[] = "0123456789abcdef";
-    char *s = g_malloc(len * 2 + 1);
-
-    for (gsize i = 0; i < len; i++) {
-        s[2 * i] = digits[data[i] >> 4];
-        s[2 * i + 1] = digits[data[i] & 0xf];
-    }
-    s[len * 2] = '\0';
-    return s;
-}
-
-static gboolean
-hex_decode(const char *hex, guint8 *out, gsize len)
-{
-    if (!hex || strlen(hex) != len * 2)
-        return FALSE;
-    for (gsize i = 0; i < len; i++) {
-        int hi = g_ascii_xdigit_value(hex[2 * i]), lo = g_ascii_xdigit_value(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return FALSE;
-        out[i] = (guint8)(hi << 4 | lo);
-    }
-    return TRUE;
-}
-
 static gboolean
 write_conf(const char *dir, SnpgProduct product, const guint8 *chip_id,
            const SnpgTcb *tcb, GError **error)
 {
     g_autoptr(GKeyFile) kf = g_key_file_new();
-    g_autofree char *hex = hex_encode(chip_id, SNPG_SIM_CHIP_ID_SIZE);
+    g_autofree char *hex = snpg_hex_encode(chip_id, SNPG_SIM_CHIP_ID_SIZE);
     g_autofree char *path = g_build_filename(dir, "sim.conf", NULL);
     g_autofree char *data = NULL;
     gsize len = 0;
@@ -500,16 +474,15 @@ read_key(const char *dir, const char *name, GError **error)
 }
 
 static X509 *
-read_cert_pem(const char *dir, const char *name, GError **error)
+read_cert(const char *dir, const char *name, GError **error)
 {
     g_autofree char *path = g_build_filename(dir, name, NULL);
-    g_autoptr(BIO) bio = BIO_new_file(path, "r");
-    X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    g_autoptr(GError) local = NULL;
+    X509 *cert = snpg_cert_load_file(path, &local);
 
-    ERR_clear_error();
     if (!cert)
         g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_FORMAT,
-                    _("Cannot read the certificate '%s'."), path);
+                    _("Cannot read the certificate '%s': %s"), path, local->message);
     return cert;
 }
 
@@ -530,8 +503,8 @@ load_root(const char *dir, SnpgProduct product, EVP_PKEY **ark_key, X509 **ark,
     }
     return (*ark_key = read_key(dir, "ark-key.pem", error)) &&
            (*ask_key = read_key(dir, "ask-key.pem", error)) &&
-           (*ark = read_cert_pem(dir, "ark.pem", error)) &&
-           (*ask = read_cert_pem(dir, "ask.pem", error));
+           (*ark = read_cert(dir, "ark.pem", error)) &&
+           (*ask = read_cert(dir, "ask.pem", error));
 }
 
 gboolean
@@ -644,17 +617,11 @@ SnpgSim *
 snpg_sim_load(const char *dir, GError **error)
 {
     g_autofree char *conf = g_build_filename(dir, "sim.conf", NULL);
-    g_autofree char *key_path = g_build_filename(dir, "vcek-key.pem", NULL);
-    g_autofree char *cert_path = g_build_filename(dir, "vcek.der", NULL);
     g_autoptr(GKeyFile) kf = g_key_file_new();
     g_autoptr(GError) local = NULL;
     g_autofree char *product = NULL;
     g_autofree char *chip = NULL;
-    g_autofree char *cert_der = NULL;
-    g_autoptr(BIO) bio = NULL;
     g_autoptr(SnpgSim) sim = g_new0(SnpgSim, 1);
-    const unsigned char *p;
-    gsize cert_len = 0;
 
     if (!g_key_file_load_from_file(kf, conf, G_KEY_FILE_NONE, &local)) {
         g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_IO,
@@ -663,8 +630,8 @@ snpg_sim_load(const char *dir, GError **error)
     }
     product = g_key_file_get_string(kf, "sim", "product", NULL);
     chip = g_key_file_get_string(kf, "sim", "chip-id", NULL);
-    if (!product_from_string(product, &sim->product) ||
-        !hex_decode(chip, sim->chip_id, sizeof(sim->chip_id))) {
+    if (!product_from_string(product, &sim->product) || !chip ||
+        !snpg_hex_decode("chip-id", chip, sim->chip_id, sizeof(sim->chip_id), NULL)) {
         g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_FORMAT,
                     _("The simulator file '%s' has no valid product or chip id."), conf);
         return NULL;
@@ -676,26 +643,15 @@ snpg_sim_load(const char *dir, GError **error)
         !conf_u8(kf, "ucode", &sim->tcb.ucode, conf, error))
         return NULL;
 
-    bio = BIO_new_file(key_path, "r");
-    if (!bio || !(sim->vcek_key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) ||
-        EVP_PKEY_get_base_id(sim->vcek_key) != EVP_PKEY_EC || EVP_PKEY_get_bits(sim->vcek_key) != 384) {
-        ERR_clear_error();
+    if (!(sim->vcek_key = read_key(dir, "vcek-key.pem", error)))
+        return NULL;
+    if (EVP_PKEY_get_base_id(sim->vcek_key) != EVP_PKEY_EC || EVP_PKEY_get_bits(sim->vcek_key) != 384) {
         g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_FORMAT,
-                    _("Cannot read the EC P-384 key '%s'."), key_path);
+                    _("The simulated VCEK key '%s' is not an EC P-384 key."), dir);
         return NULL;
     }
-    if (!g_file_get_contents(cert_path, &cert_der, &cert_len, &local)) {
-        g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_IO,
-                    _("Cannot read the simulator in '%s': %s."), dir, local->message);
+    if (!(sim->vcek = read_cert(dir, "vcek.der", error)))
         return NULL;
-    }
-    p = (const unsigned char *)cert_der;
-    if (cert_len > G_MAXINT || !(sim->vcek = d2i_X509(NULL, &p, (long)cert_len))) {
-        ERR_clear_error();
-        g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_FORMAT,
-                    _("Cannot parse the certificate '%s'."), cert_path);
-        return NULL;
-    }
     return g_steal_pointer(&sim);
 }
 

@@ -9,6 +9,7 @@
 #include <openssl/objects.h>
 
 #include "autocleanups.h"
+#include "hex.h"
 #include "i18n.h"
 #include "verify.h"
 
@@ -204,37 +205,18 @@ snpg_verify_options_clear(SnpgVerifyOptions *opts)
 GBytes *
 snpg_verify_parse_hex(const char *name, const char *text, gsize want_len, GError **error)
 {
-    g_autoptr(GByteArray) out = g_byte_array_new();
-    const char *p = text;
-    int hi = -1;
+    g_autofree char *compact = g_strdup(text);
+    g_autofree guint8 *out = g_malloc(want_len);
+    gsize n = 0;
 
-    if (g_str_has_prefix(p, "0x") || g_str_has_prefix(p, "0X"))
-        p += 2;
-    for (; *p; p++) {
-        int v = g_ascii_xdigit_value(*p);
-        if (g_ascii_isspace(*p) || *p == ':')
-            continue;
-        if (v < 0)
-            goto bad;
-        if (hi < 0) {
-            hi = v;
-        } else {
-            guint8 byte = (guint8)(hi << 4 | v);
-            g_byte_array_append(out, &byte, 1);
-            hi = -1;
-        }
-        if (out->len > want_len)
-            goto bad;
-    }
-    if (hi >= 0 || out->len != want_len)
-        goto bad;
-    return g_byte_array_free_to_bytes(g_steal_pointer(&out));
-
-bad:
-    g_set_error(error, SNPG_VERIFY_ERROR, SNPG_VERIFY_ERROR_INVALID,
-                _("The %s '%s' is not %" G_GSIZE_FORMAT " bytes of hexadecimal."),
-                name, text, want_len);
-    return NULL;
+    /* Reference values may be written with ':' or blank separators. */
+    for (const char *p = text; *p; p++)
+        if (!g_ascii_isspace(*p) && *p != ':')
+            compact[n++] = *p;
+    compact[n] = '\0';
+    if (!snpg_hex_decode(name, compact, out, want_len, error))
+        return NULL;
+    return g_bytes_new_take(g_steal_pointer(&out), want_len);
 }
 
 gboolean
@@ -584,18 +566,6 @@ copy_failures(GPtrArray *to, GPtrArray *from)
     }
 }
 
-static char *
-hex(const guint8 *data, gsize len)
-{
-    char *s = g_malloc(len * 2 + 1);
-    for (gsize i = 0; i < len; i++) {
-        s[2 * i] = "0123456789abcdef"[data[i] >> 4];
-        s[2 * i + 1] = "0123456789abcdef"[data[i] & 15];
-    }
-    s[len * 2] = '\0';
-    return s;
-}
-
 static gboolean
 bytes_equal(GBytes *want, const guint8 *have, gsize have_len)
 {
@@ -610,8 +580,8 @@ check_field(GPtrArray *failures, SnpgVerifyReason reason, const char *name, GByt
 {
     if (!want || bytes_equal(want, have, have_len))
         return;
-    g_autofree char *h = hex(have, have_len);
-    g_autofree char *w = hex(g_bytes_get_data(want, NULL), g_bytes_get_size(want));
+    g_autofree char *h = snpg_hex_encode(have, have_len);
+    g_autofree char *w = snpg_hex_encode(g_bytes_get_data(want, NULL), g_bytes_get_size(want));
     fail(failures, reason, _("The report's %s '%s' is not the expected '%s'."), name, h, w);
 }
 
@@ -700,8 +670,8 @@ check_binding(GPtrArray *failures, const SnpgReport *r, LeafEntry *e, SnpgProduc
 
     if (e->ext.kind == SNPG_CERT_KIND_VCEK &&
         CRYPTO_memcmp(r->chip_id, e->ext.hwid, e->ext.hwid_len) != 0) {
-        g_autofree char *have = hex(r->chip_id, e->ext.hwid_len);
-        g_autofree char *want = hex(e->ext.hwid, e->ext.hwid_len);
+        g_autofree char *have = snpg_hex_encode(r->chip_id, e->ext.hwid_len);
+        g_autofree char *want = snpg_hex_encode(e->ext.hwid, e->ext.hwid_len);
         fail(failures, SNPG_VERIFY_REASON_CERT_CHIP_ID,
              _("The report's CHIP_ID '%s' is not the VCEK's hwID '%s'."), have, want);
     }
@@ -728,7 +698,7 @@ check_reference(GPtrArray *failures, const SnpgReport *r, SnpgProduct product,
             found = bytes_equal(g_ptr_array_index(o->measurements, i), r->measurement,
                                 sizeof(r->measurement));
         if (!found) {
-            g_autofree char *h = hex(r->measurement, sizeof(r->measurement));
+            g_autofree char *h = snpg_hex_encode(r->measurement, sizeof(r->measurement));
             fail(failures, SNPG_VERIFY_REASON_MEASUREMENT,
                  _("The measurement '%s' is not an expected one."), h);
         }
@@ -750,7 +720,7 @@ check_reference(GPtrArray *failures, const SnpgReport *r, SnpgProduct product,
         for (guint i = 0; i < o->chip_ids->len && !found; i++)
             found = bytes_equal(g_ptr_array_index(o->chip_ids, i), r->chip_id, sizeof(r->chip_id));
         if (!found) {
-            g_autofree char *h = hex(r->chip_id, sizeof(r->chip_id));
+            g_autofree char *h = snpg_hex_encode(r->chip_id, sizeof(r->chip_id));
             fail(failures, SNPG_VERIFY_REASON_CHIP_ID, _("The chip '%s' is not an allowed one."), h);
         }
     }

@@ -111,7 +111,8 @@ void snpg_verify_options_init(SnpgVerifyOptions *opts);
 void snpg_verify_options_clear(SnpgVerifyOptions *opts);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SnpgVerifyOptions, snpg_verify_options_clear)
 
-/* Hex (whitespace and a 0x prefix tolerated) of exactly want_len bytes. */
+/* Hex of exactly want_len bytes (hex.h), with an optional 0x prefix and ':' or
+ * blank separators (as reference-values files may have). */
 GBytes *snpg_verify_parse_hex(const char *name, const char *text, gsize want_len, GError **error);
 /* "MAJOR.MINOR", each 0..255. */
 gboolean snpg_verify_parse_abi(const char *text, gint *major, gint *minor);

@@ -147,10 +147,11 @@ test_verify_rejections(void)
         snpg_run(&run, NULL, "report", "verify", empty, "--cert", v->leaf_path, "--now", now, NULL);
         g_assert_cmpint(run.exit_code, ==, 3);
     }
-    /* No --cert: the cache hook reports it; rejected. */
+    /* No --cert and nothing cached: rejected (more in /cli/report/verify/cache). */
     {
         g_auto(SnpgRun) run = { 0 };
-        snpg_run(&run, NULL, "report", "verify", report, "--now", now, NULL);
+        snpg_run(&run, NULL, "report", "verify", report, "--now", now, "--product", "Milan",
+                 "--cache", dir, NULL);
         g_assert_cmpint(run.exit_code, ==, 3);
         g_assert_nonnull(strstr(run.out, "cert-missing: "));
     }
@@ -177,6 +178,19 @@ test_verify_rejections(void)
             const char *args[8] = { "report", "verify", report, bad[i][0], bad[i][1], NULL };
             snpg_runv(&run, NULL, args);
             g_assert_cmpint(run.exit_code, ==, 2);
+            /* Hex and number options name themselves in the message. */
+            if (g_str_equal(bad[i][0], "--measurement") || g_str_equal(bad[i][0], "--report-data") ||
+                g_str_equal(bad[i][0], "--policy-max"))
+                g_assert_nonnull(strstr(run.err, bad[i][0]));
+        }
+        {
+            g_auto(SnpgRun) run = { 0 };
+            snpg_run(&run, NULL, "report", "verify", report, "--report-data", "00", NULL);
+            g_assert_nonnull(strstr(run.err, "--report-data must be 64 bytes (128 hex digits), not 1"));
+            snpg_run_clear(&run);
+            snpg_run(&run, NULL, "report", "verify", report, "--measurement", "xyz0", NULL);
+            g_assert_cmpint(run.exit_code, ==, 2);
+            g_assert_nonnull(strstr(run.err, "--measurement is not valid hex"));
         }
     }
     {
@@ -231,6 +245,96 @@ test_reference_file(void)
     }
 }
 
+/* Without --cert, report verify takes the VCEK (and the ASK and ARK) from the
+ * certificate cache; cached certificates are evidence, never a trust anchor. */
+static void
+test_verify_cache(void)
+{
+    g_autoptr(SnpgVector) v3 = snpg_vector_load("genoa-v3-vcek-ccf-4ae0e73a");
+    g_autoptr(SnpgVector) v2 = snpg_vector_load("milan-v2-vcek-oak-c23c5618");
+    g_autofree char *report3 = g_build_filename(v3->dir, "report.bin", NULL);
+    g_autofree char *report2 = g_build_filename(v2->dir, "report.bin", NULL);
+    g_autofree char *now3 = iso(v3->window_mid);
+    g_autofree char *now2 = iso(v2->window_mid);
+    g_autofree char *tmp = snpg_test_tmpdir();
+    g_autofree char *cache = g_build_filename(tmp, "cache", NULL);
+    g_autofree char *empty = g_build_filename(tmp, "empty", NULL);
+    g_autofree char *simcache = g_build_filename(tmp, "simcache", NULL);
+    g_autofree char *simdir = snpg_test_data("sim", "milan", NULL);
+    g_autofree char *sim_vcek = g_build_filename(simdir, "vcek.der", NULL);
+    g_autofree char *sim_ask = g_build_filename(simdir, "ask.pem", NULL);
+    g_autofree char *sim_ark = g_build_filename(simdir, "ark.pem", NULL);
+    g_autofree char *sim_report = g_build_filename(tmp, "sim.bin", NULL);
+    g_autofree char *m48 = g_strnfill(96, 'a');
+
+    {
+        g_auto(SnpgRun) run = { 0 };
+        snpg_run(&run, NULL, "certs", "import", "--cache", cache, v3->leaf_path, v3->ask_path,
+                 v3->ark_path, v2->leaf_path, NULL);
+        g_assert_cmpint(run.exit_code, ==, 0);
+    }
+    /* A genuine v3 report: product from CPUID, VCEK by chip id and TCB. */
+    {
+        g_auto(SnpgRun) run = { 0 };
+        snpg_run(&run, NULL, "report", "verify", report3, "--cache", cache, "--now", now3, NULL);
+        g_assert_cmpint(run.exit_code, ==, 0);
+        g_assert_true(g_str_has_prefix(run.out, "accepted"));
+    }
+    /* The same through $SNPGUARD_CERT_CACHE. */
+    {
+        g_auto(SnpgRun) run = { 0 };
+        const char *args[] = { "report", "verify", report3, "--now", now3, NULL };
+        g_setenv("SNPGUARD_CERT_CACHE", cache, TRUE);
+        snpg_runv(&run, NULL, args);
+        g_unsetenv("SNPGUARD_CERT_CACHE");
+        g_assert_cmpint(run.exit_code, ==, 0);
+    }
+    /* An empty cache: rejected, the VCEK is missing. */
+    {
+        g_auto(SnpgRun) run = { 0 };
+        snpg_run(&run, NULL, "report", "verify", report3, "--cache", empty, "--now", now3, NULL);
+        g_assert_cmpint(run.exit_code, ==, 3);
+        g_assert_true(g_str_has_prefix(run.out, "cert-missing: "));
+        g_assert_nonnull(strstr(run.err, "has no VCEK"));
+    }
+    /* A v2 report carries no CPUID: --product names the cache's product. */
+    {
+        g_auto(SnpgRun) run = { 0 };
+        snpg_run(&run, NULL, "report", "verify", report2, "--cache", cache, "--now", now2, NULL);
+        g_assert_cmpint(run.exit_code, ==, 2);
+        g_assert_nonnull(strstr(run.err, "--product"));
+        snpg_run_clear(&run);
+        snpg_run(&run, NULL, "report", "verify", report2, "--cache", cache, "--now", now2,
+                 "--product", "Milan", NULL);
+        g_assert_cmpint(run.exit_code, ==, 0);
+        snpg_run_clear(&run);
+        /* The wrong product finds nothing. */
+        snpg_run(&run, NULL, "report", "verify", report2, "--cache", cache, "--now", now2,
+                 "--product", "Genoa", NULL);
+        g_assert_cmpint(run.exit_code, ==, 3);
+        g_assert_nonnull(strstr(run.out, "cert-missing: "));
+    }
+    /* A cached test root is not trusted by being cached. */
+    {
+        g_auto(SnpgRun) run = { 0 };
+        snpg_run(&run, NULL, "certs", "import", "--cache", simcache, sim_vcek, sim_ask, sim_ark,
+                 NULL);
+        g_assert_cmpint(run.exit_code, ==, 0);
+        snpg_run_clear(&run);
+        snpg_run(&run, NULL, "sim", "report", simdir, "--measurement", m48, "-o", sim_report,
+                 NULL);
+        g_assert_cmpint(run.exit_code, ==, 0);
+        snpg_run_clear(&run);
+        snpg_run(&run, NULL, "report", "verify", sim_report, "--cache", simcache, NULL);
+        g_assert_cmpint(run.exit_code, ==, 3);
+        g_assert_nonnull(strstr(run.out, "root-untrusted: "));
+        snpg_run_clear(&run);
+        snpg_run(&run, NULL, "report", "verify", sim_report, "--cache", simcache, "--trust-root",
+                 sim_ark, NULL);
+        g_assert_cmpint(run.exit_code, ==, 0);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -239,6 +343,7 @@ main(int argc, char **argv)
     g_test_add_func("/cli/report/show/text", test_show_text);
     g_test_add_func("/cli/report/verify/all", test_verify_all);
     g_test_add_func("/cli/report/verify/rejections", test_verify_rejections);
+    g_test_add_func("/cli/report/verify/cache", test_verify_cache);
     g_test_add_func("/cli/report/verify/reference", test_reference_file);
     return g_test_run();
 }

@@ -1,0 +1,25 @@
+/* Helpers shared by the cmd-<verb>.c files: option values and JSON output.
+ * Parsers print the error (snpg_cli_error) and return FALSE; the caller
+ * returns SNPG_EXIT_USAGE. */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+/* Exactly len bytes of hex (an optional 0x prefix) into out. */
+gboolean snpg_cli_parse_hex(const char *opt, const char *text, guint8 *out, gsize len);
+/* 1 to max bytes of hex into out, zero-padded on the right to max bytes. */
+gboolean snpg_cli_parse_hex_padded(const char *opt, const char *text, guint8 *out, gsize max);
+/* An unsigned number from 0 to max in base 10 or 16 (base 16: an optional
+ * 0x prefix). */
+gboolean snpg_cli_parse_u64(const char *opt, const char *text, guint base, guint64 max,
+                            guint64 *ret);
+
+/* Adds "name": "<lowercase hex of data>" to the object being built. */
+void snpg_cli_json_add_hex(JsonBuilder *b, const char *name, const guint8 *data, gsize len);
+/* Adds "name": "0x<hex of v>". */
+void snpg_cli_json_add_hex64(JsonBuilder *b, const char *name, guint64 v);
+/* Adds "name": v. */
+void snpg_cli_json_add_int(JsonBuilder *b, const char *name, gint64 v);
+/* Adds "name": "s" (s NULL: null). */
+void snpg_cli_json_add_string(JsonBuilder *b, const char *name, const char *s);
