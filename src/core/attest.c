@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "amd-certs.h"
-#include "autocleanups.h"
 #include "attest.h"
 #include "certtable.h"
 #include "i18n.h"
@@ -37,16 +36,11 @@ snpg_attest_verify(GBytes *report, GBytes *certs,
                                                 : table.certs[SNPG_CERTTABLE_VLEK];
         /* Its ASK too: the verifier accepts it only when it is AMD's pinned
          * one or signed by the explicit trust root (never the guest's ARK). */
-        if (table.certs[SNPG_CERTTABLE_ASK]) {
-            g_autoptr(X509) ask = snpg_cert_load(g_bytes_get_data(table.certs[SNPG_CERTTABLE_ASK], NULL),
-                                                 g_bytes_get_size(table.certs[SNPG_CERTTABLE_ASK]),
-                                                 NULL);
-            if (ask)
-                snpg_verifier_set_supplied(ctx->verifier,
+        if (table.certs[SNPG_CERTTABLE_ASK])
+            snpg_verifier_set_supplied_der(ctx->verifier,
                                            table.certs[SNPG_CERTTABLE_VLEK] && !table.certs[SNPG_CERTTABLE_VCEK]
                                                ? SNPG_AMD_CERT_ASVK : SNPG_AMD_CERT_ASK,
-                                           ask);
-        }
+                                           table.certs[SNPG_CERTTABLE_ASK], NULL);
     }
 
     /* Freshness and binding: REPORT_DATA must be this session's transcript

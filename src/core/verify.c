@@ -266,6 +266,7 @@ typedef struct {
 struct _SnpgVerifier {
     X509 *trust_root;
     X509 *supplied[SNPG_AMD_CERT_LAST];
+    GBytes *supplied_der[SNPG_AMD_CERT_LAST];   /* as given to set_supplied_der */
     X509_CRL *crl;
     GHashTable *cache;          /* GBytes (sha256 || product hint) → LeafEntry */
     EVP_MD *sha384;             /* process-wide, see sha384_md() */
@@ -320,8 +321,11 @@ snpg_verifier_free(SnpgVerifier *v)
     if (!v)
         return;
     X509_free(v->trust_root);
-    for (int i = 0; i < SNPG_AMD_CERT_LAST; i++)
+    for (int i = 0; i < SNPG_AMD_CERT_LAST; i++) {
         X509_free(v->supplied[i]);
+        if (v->supplied_der[i])
+            g_bytes_unref(v->supplied_der[i]);
+    }
     X509_CRL_free(v->crl);
     g_hash_table_unref(v->cache);
     EVP_MD_CTX_free(v->mdctx);
@@ -349,9 +353,30 @@ void
 snpg_verifier_set_supplied(SnpgVerifier *v, SnpgAmdCertKind kind, X509 *cert)
 {
     g_return_if_fail((guint)kind < SNPG_AMD_CERT_LAST);
+    /* The same certificate again (each session of a guest offers its ASK):
+     * the cached verdicts still hold. */
+    if (cert && v->supplied[kind] && X509_cmp(v->supplied[kind], cert) == 0)
+        return;
     X509_free(v->supplied[kind]);
     v->supplied[kind] = x509_ref(cert);
+    g_clear_pointer(&v->supplied_der[kind], g_bytes_unref);
     g_hash_table_remove_all(v->cache);
+}
+
+gboolean
+snpg_verifier_set_supplied_der(SnpgVerifier *v, SnpgAmdCertKind kind, GBytes *der, GError **error)
+{
+    g_autoptr(X509) cert = NULL;
+
+    g_return_val_if_fail((guint)kind < SNPG_AMD_CERT_LAST, FALSE);
+    /* Parsing an RSA-4096 certificate costs more than comparing bytes. */
+    if (v->supplied_der[kind] && g_bytes_equal(v->supplied_der[kind], der))
+        return TRUE;
+    if (!(cert = snpg_cert_load(g_bytes_get_data(der, NULL), g_bytes_get_size(der), error)))
+        return FALSE;
+    snpg_verifier_set_supplied(v, kind, cert);
+    v->supplied_der[kind] = g_bytes_ref(der);
+    return TRUE;
 }
 
 void
@@ -405,6 +430,39 @@ product_from_issuer(X509 *leaf)
     if (g_str_has_prefix(p, "VLEK-"))
         p += 5;
     return snpg_product_from_string(p);
+}
+
+/* The pinned ARK's self-signature and its signature on the pinned ASK/ASVK
+ * are constants of the build: check them once per process and reuse the
+ * verdict (the ARK stays one RSA-4096 key, so a failure is also constant).
+ * Supplied certificates, trust roots and leaves are verified every time. */
+typedef struct {
+    gsize once;
+    char *self_error;           /* NULL: the signature verified */
+    char *inter_error;
+} PinnedVerdict;
+
+static PinnedVerdict pinned_verdicts[SNPG_PRODUCT_LAST][SNPG_AMD_CERT_LAST];
+
+static const PinnedVerdict *
+pinned_verdict(SnpgProduct product, SnpgAmdCertKind inter_kind, X509 *ark, X509 *inter)
+{
+    PinnedVerdict *pv;
+
+    g_return_val_if_fail((guint)product < SNPG_PRODUCT_LAST &&
+                         (guint)inter_kind < SNPG_AMD_CERT_LAST, NULL);
+    pv = &pinned_verdicts[product][inter_kind];
+    if (g_once_init_enter(&pv->once)) {
+        g_autoptr(GError) error = NULL;
+
+        if (!snpg_cert_verify_issued_by(ark, ark, &error))
+            pv->self_error = g_strdup(error->message);
+        g_clear_error(&error);
+        if (!snpg_cert_verify_issued_by(inter, ark, &error))
+            pv->inter_error = g_strdup(error->message);
+        g_once_init_leave(&pv->once, 1);
+    }
+    return pv;
 }
 
 /* Builds and checks the chain for one leaf; everything here is independent
@@ -488,16 +546,28 @@ eval_leaf(SnpgVerifier *v, const guint8 *leaf_data, gsize leaf_len, SnpgProduct 
     }
 
     /* The three signatures: root self-signature, root → intermediate,
-     * intermediate → leaf (each RSASSA-PSS SHA-384, salt 48). */
-    if (!snpg_cert_verify_issued_by(root, root, &error)) {
-        fail(e->failures, SNPG_VERIFY_REASON_CHAIN, _("The root is not validly self-signed: %s"),
-             error->message);
-        g_clear_error(&error);
-    }
-    if (!snpg_cert_verify_issued_by(inter, root, &error)) {
-        fail(e->failures, SNPG_VERIFY_REASON_CHAIN, _("The %s is not signed by the root: %s"),
-             snpg_amd_cert_kind_to_string(inter_kind), error->message);
-        g_clear_error(&error);
+     * intermediate → leaf (each RSASSA-PSS SHA-384, salt 48). The first two
+     * are memoized for AMD's pinned certificates only. */
+    if (custom) {
+        if (!snpg_cert_verify_issued_by(root, root, &error)) {
+            fail(e->failures, SNPG_VERIFY_REASON_CHAIN,
+                 _("The root is not validly self-signed: %s"), error->message);
+            g_clear_error(&error);
+        }
+        if (!snpg_cert_verify_issued_by(inter, root, &error)) {
+            fail(e->failures, SNPG_VERIFY_REASON_CHAIN, _("The %s is not signed by the root: %s"),
+                 snpg_amd_cert_kind_to_string(inter_kind), error->message);
+            g_clear_error(&error);
+        }
+    } else {
+        const PinnedVerdict *pv = pinned_verdict(e->product, inter_kind, root, inter);
+
+        if (pv->self_error)
+            fail(e->failures, SNPG_VERIFY_REASON_CHAIN,
+                 _("The root is not validly self-signed: %s"), pv->self_error);
+        if (pv->inter_error)
+            fail(e->failures, SNPG_VERIFY_REASON_CHAIN, _("The %s is not signed by the root: %s"),
+                 snpg_amd_cert_kind_to_string(inter_kind), pv->inter_error);
     }
     if (!snpg_cert_verify_issued_by(e->leaf, inter, &error)) {
         fail(e->failures, SNPG_VERIFY_REASON_CHAIN, _("The %s is not signed by the %s: %s"),

@@ -144,6 +144,10 @@ void snpg_verifier_set_trust_root(SnpgVerifier *verifier, X509 *root);
  * accepted only when byte-identical to the pinned ones of the product, or,
  * for an ASK/ASVK, when signed by the explicit trust root. */
 void snpg_verifier_set_supplied(SnpgVerifier *verifier, SnpgAmdCertKind kind, X509 *cert);
+/* The same from DER (or PEM) bytes; cheap when the same bytes were supplied
+ * before, as with each session of one guest. */
+gboolean snpg_verifier_set_supplied_der(SnpgVerifier *verifier, SnpgAmdCertKind kind, GBytes *der,
+                                        GError **error);
 /* A CRL that must be signed by the chain's root; revoked ASK/ASVK/VCEK/VLEK
  * serials are rejected. */
 void snpg_verifier_set_crl(SnpgVerifier *verifier, X509_CRL *crl);

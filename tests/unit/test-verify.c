@@ -11,11 +11,13 @@
 #define RUNNING_ON_VALGRIND 0
 #endif
 
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
 
 #include "amd-certs.h"
 #include "buf.h"
 #include "autocleanups.h"
+#include "sim.h"
 #include "testutil.h"
 #include "vectors.h"
 #include "verify.h"
@@ -636,30 +638,21 @@ test_cache(void)
     assert_reasons(v, a->report, a->leaf, &o, "cert-expired");
 }
 
-/* A CRL that AMD's ARK did not sign is refused ("crl"); the revocation
- * lookup finds a listed serial. (A CRL signed by a root we hold the key of
- * comes with the simulated processor's tests.) */
-static void
-test_crl_foreign(void)
+/* A CRL issued under issuer's name, listing revoked's serial, signed by key
+ * with RSASSA-PSS SHA-384 salt 48 (AMD's algorithm). */
+static X509_CRL *
+make_crl(X509 *issuer, EVP_PKEY *key, X509 *revoked, gint64 when)
 {
-    g_autoptr(SnpgVector) milan = snpg_vector_load("milan-v3-vcek-oak-8a73d9be");
-    g_autoptr(X509) ark = load(milan->ark_path);
-    g_autoptr(X509) vcek = snpg_cert_load(g_bytes_get_data(milan->leaf, NULL),
-                                          g_bytes_get_size(milan->leaf), NULL);
-    g_autoptr(EVP_PKEY) key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-    g_autoptr(X509_CRL) crl = X509_CRL_new();
+    X509_CRL *crl = X509_CRL_new();
     g_autoptr(EVP_MD_CTX) mctx = EVP_MD_CTX_new();
-    g_autoptr(SnpgVerifier) v = snpg_verifier_new();
-    g_auto(SnpgVerifyOptions) o = { 0 };
     X509_REVOKED *rev = X509_REVOKED_new();
-    ASN1_TIME *t = ASN1_TIME_set(NULL, (time_t)milan->window_mid);
+    ASN1_TIME *t = ASN1_TIME_set(NULL, (time_t)when);
     EVP_PKEY_CTX *pctx = NULL;
 
-    g_assert_nonnull(key);
     X509_CRL_set_version(crl, 1);
-    X509_CRL_set_issuer_name(crl, X509_get_subject_name(ark));
+    X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer));
     X509_CRL_set1_lastUpdate(crl, t);
-    X509_REVOKED_set_serialNumber(rev, (ASN1_INTEGER *)X509_get0_serialNumber(vcek));
+    X509_REVOKED_set_serialNumber(rev, (ASN1_INTEGER *)X509_get0_serialNumber(revoked));
     X509_REVOKED_set_revocationDate(rev, t);
     X509_CRL_add0_revoked(crl, rev);
     g_assert_cmpint(EVP_DigestSignInit(mctx, &pctx, EVP_sha384(), NULL, key), ==, 1);
@@ -668,7 +661,25 @@ test_crl_foreign(void)
     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 48);
     g_assert_cmpint(X509_CRL_sign_ctx(crl, mctx), >, 0);
     ASN1_TIME_free(t);
+    return crl;
+}
 
+/* A CRL that AMD's ARK did not sign is refused ("crl"); the revocation
+ * lookup finds a listed serial. (A CRL the root did sign: /verify/sim/crl.) */
+static void
+test_crl_foreign(void)
+{
+    g_autoptr(SnpgVector) milan = snpg_vector_load("milan-v3-vcek-oak-8a73d9be");
+    g_autoptr(X509) ark = load(milan->ark_path);
+    g_autoptr(X509) vcek = snpg_cert_load(g_bytes_get_data(milan->leaf, NULL),
+                                          g_bytes_get_size(milan->leaf), NULL);
+    g_autoptr(EVP_PKEY) key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    g_autoptr(X509_CRL) crl = NULL;
+    g_autoptr(SnpgVerifier) v = snpg_verifier_new();
+    g_auto(SnpgVerifyOptions) o = { 0 };
+
+    g_assert_nonnull(key);
+    crl = make_crl(ark, key, vcek, milan->window_mid);
     g_assert_true(snpg_crl_is_revoked(crl, vcek));
     opts_at(&o, milan->window_mid);
     snpg_verifier_set_crl(v, crl);
@@ -677,10 +688,420 @@ test_crl_foreign(void)
     assert_reasons(v, milan->report, milan->leaf, &o, "");
 }
 
-/* Policy cases that need reports the genuine vectors do not have (DEBUG with
- * every other field valid, policy bits, mitigation vectors, signing-key none
- * with a valid signature) use the simulated processor (src/core/sim.h); they
- * are added with its integration. */
+/* ---- reports signed by the simulated processor --------------------------
+ * Policy cases the genuine vectors cannot show (DEBUG with everything else
+ * valid, each TCB separately, policy bits, ...) use the committed test
+ * hierarchy in tests/data/sim/<product>, its ARK as the explicit trust root.
+ * Each test changes one thing and expects exactly its reason. */
+
+typedef struct {
+    SnpgSim *sim;
+    X509 *ark;
+    GBytes *vcek;
+    SnpgVerifier *verifier;
+    SnpgSimReportFields f;
+    SnpgVerifyOptions o;
+    SnpgTcb tcb;                /* the simulator's */
+    char *dir;
+} Sim;
+
+static void
+sim_clear(Sim *s)
+{
+    snpg_sim_free(s->sim);
+    X509_free(s->ark);
+    g_clear_pointer(&s->vcek, g_bytes_unref);
+    snpg_verifier_free(s->verifier);
+    snpg_verify_options_clear(&s->o);
+    g_free(s->dir);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Sim, sim_clear)
+
+static void
+sim_setup(Sim *s, const char *product)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *ark = NULL;
+    g_autofree char *ask_path = NULL;
+    g_autofree char *vcek = NULL;
+    g_autoptr(X509) ask = NULL;
+
+    s->dir = snpg_test_data("sim", product, NULL);
+    ask_path = g_build_filename(s->dir, "ask.pem", NULL);
+    ask = load(ask_path);
+    ark = g_build_filename(s->dir, "ark.pem", NULL);
+    vcek = g_build_filename(s->dir, "vcek.der", NULL);
+    s->sim = snpg_sim_load(s->dir, &error);
+    g_assert_no_error(error);
+    s->ark = load(ark);
+    s->vcek = snpg_test_read(vcek);
+    s->verifier = snpg_verifier_new();
+    snpg_verifier_set_trust_root(s->verifier, s->ark);
+    snpg_verifier_set_supplied(s->verifier, SNPG_AMD_CERT_ASK, ask);
+    snpg_sim_get_tcb(s->sim, &s->tcb);
+    snpg_sim_report_fields_init(&s->f);
+    memset(s->f.measurement, 0x5a, sizeof(s->f.measurement));
+    snpg_verify_options_init(&s->o);
+}
+
+/* Signs a report with the current fields and checks the verdict. */
+static void
+sim_expect(Sim *s, const char *want)
+{
+    guint8 buf[SNPG_SIM_REPORT_SIZE];
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) report = NULL;
+
+    g_assert_true(snpg_sim_build_report(s->sim, &s->f, buf, &error));
+    g_assert_no_error(error);
+    report = g_bytes_new(buf, sizeof(buf));
+    assert_reasons(s->verifier, report, s->vcek, &s->o, want);
+}
+
+static void
+set_bytes(GBytes **slot, guint8 fill, gsize len)
+{
+    g_autofree guint8 *b = g_malloc(len);
+
+    memset(b, fill, len);
+    g_clear_pointer(slot, g_bytes_unref);
+    *slot = g_bytes_new(b, len);
+}
+
+static void
+test_sim_accepted(void)
+{
+    g_auto(Sim) s = { 0 };
+
+    for (gsize i = 0; i < 3; i++) {
+        const char *products[] = { "milan", "genoa", "turin" };
+        g_auto(Sim) p = { 0 };
+        sim_setup(&p, products[i]);
+        sim_expect(&p, "");
+    }
+    /* Without the trust root the test hierarchy is refused. */
+    sim_setup(&s, "milan");
+    snpg_verifier_set_trust_root(s.verifier, NULL);
+    sim_expect(&s, "chain,root-untrusted");
+}
+
+static void
+test_sim_debug(void)
+{
+    g_auto(Sim) s = { 0 };
+
+    sim_setup(&s, "milan");
+    s.f.policy |= SNPG_POLICY_DEBUG;
+    sim_expect(&s, "debug");
+    s.o.allow_debug = TRUE;
+    sim_expect(&s, "");
+}
+
+static void
+test_sim_policy_max(void)
+{
+    g_auto(Sim) s = { 0 };
+
+    sim_setup(&s, "genoa");
+    s.f.policy |= SNPG_POLICY_MIGRATE_MA | SNPG_POLICY_SINGLE_SOCKET;
+    s.o.has_policy_max = TRUE;
+    s.o.policy_max = SNPG_POLICY_SMT | SNPG_POLICY_SINGLE_SOCKET;
+    sim_expect(&s, "policy-max");
+    s.o.policy_max |= SNPG_POLICY_MIGRATE_MA;
+    sim_expect(&s, "");
+    /* DEBUG allowed by --allow-debug is still a flag --policy-max may forbid. */
+    s.f.policy |= SNPG_POLICY_DEBUG;
+    s.o.allow_debug = TRUE;
+    sim_expect(&s, "policy-max");
+    /* Reserved bits that must be zero, or bit 17 clear: invalid. */
+    s.f.policy = SNPG_POLICY_SMT;
+    s.o.has_policy_max = FALSE;
+    sim_expect(&s, "policy-invalid");
+}
+
+static void
+test_sim_min_abi(void)
+{
+    g_auto(Sim) s = { 0 };
+
+    sim_setup(&s, "milan");
+    s.f.current_version[2] = 1;     /* major */
+    s.f.current_version[1] = 55;    /* minor */
+    s.f.committed_version[2] = 1;
+    s.f.committed_version[1] = 54;
+    s.o.min_abi_major = 1;
+    s.o.min_abi_minor = 54;
+    sim_expect(&s, "");
+    s.o.min_abi_minor = 55;         /* the committed firmware is older */
+    sim_expect(&s, "abi-min");
+    s.o.min_abi_major = 2;
+    s.o.min_abi_minor = 0;
+    sim_expect(&s, "abi-min");
+}
+
+static void
+test_sim_vmpl(void)
+{
+    g_auto(Sim) s = { 0 };
+
+    sim_setup(&s, "milan");
+    s.f.vmpl = 2;
+    s.o.vmpl = 0;
+    sim_expect(&s, "vmpl");
+    s.o.vmpl = 2;
+    sim_expect(&s, "");
+}
+
+static void
+test_sim_guest_svn(void)
+{
+    g_auto(Sim) s = { 0 };
+
+    sim_setup(&s, "milan");
+    s.f.guest_svn = 6;
+    s.o.min_guest_svn = 7;
+    sim_expect(&s, "guest-svn");
+    s.o.min_guest_svn = 6;
+    sim_expect(&s, "");
+}
+
+/* Each TCB (reported, committed, launch, current) and each component below
+ * the minimum is rejected with that TCB's reason. The reported TCB must stay
+ * the VCEK's, so it is also tested with a minimum above the chip's (the only
+ * way for a component that is 0, such as Turin's FMC here). */
+static void
+test_sim_min_tcb(gconstpointer data)
+{
+    const char *product = data;
+    g_auto(Sim) s = { 0 };
+    SnpgTcb low, high;
+    const char *names[] = { "fmc", "bl", "tee", "snp", "ucode" };
+    gboolean turin = g_str_equal(product, "turin");
+
+    sim_setup(&s, product);
+    for (gsize c = turin ? 0 : 1; c < G_N_ELEMENTS(names); c++) {
+        guint8 *field[] = { &low.fmc, &low.bl, &low.tee, &low.snp, &low.ucode };
+        guint8 *hfield[] = { &high.fmc, &high.bl, &high.tee, &high.snp, &high.ucode };
+        gint *min[] = { &s.o.min_tcb.fmc, &s.o.min_tcb.bl, &s.o.min_tcb.tee, &s.o.min_tcb.snp,
+                        &s.o.min_tcb.ucode };
+        const guint8 *chip[] = { &s.tcb.fmc, &s.tcb.bl, &s.tcb.tee, &s.tcb.snp, &s.tcb.ucode };
+
+        g_test_message("%s component %s", product, names[c]);
+        snpg_tcb_min_init(&s.o.min_tcb);
+        *min[c] = *chip[c];
+        sim_expect(&s, "");
+        if (*chip[c] > 0) {
+            /* One TCB one below the minimum: exactly its reason. */
+            low = s.tcb;
+            *field[c] = *chip[c] - 1;
+            s.f.committed_tcb = &low;
+            sim_expect(&s, "min-tcb-committed");
+            s.f.committed_tcb = NULL;
+            s.f.launch_tcb = &low;
+            sim_expect(&s, "min-tcb-launch");
+            s.f.launch_tcb = NULL;
+            s.f.current_tcb = &low;
+            sim_expect(&s, "min-tcb-current");
+            s.f.current_tcb = NULL;
+            /* A lower REPORTED_TCB no longer matches the VCEK, and is too low. */
+            s.f.reported_tcb = &low;
+            sim_expect(&s, "min-tcb-reported,tcb-mismatch");
+            s.f.reported_tcb = NULL;
+        }
+        /* REPORTED_TCB is bound to the VCEK: a minimum above the chip's. */
+        *min[c] = *chip[c] + 1;
+        sim_expect(&s, "min-tcb-committed,min-tcb-current,min-tcb-launch,min-tcb-reported");
+        /* The other TCBs above it, one at a time left at the chip's. */
+        high = s.tcb;
+        *hfield[c] = *chip[c] + 1;
+        s.f.current_tcb = s.f.committed_tcb = s.f.launch_tcb = &high;
+        sim_expect(&s, "min-tcb-reported");
+        s.f.committed_tcb = &s.tcb;
+        sim_expect(&s, "min-tcb-committed,min-tcb-reported");
+        s.f.committed_tcb = &high;
+        s.f.launch_tcb = &s.tcb;
+        sim_expect(&s, "min-tcb-launch,min-tcb-reported");
+        s.f.launch_tcb = &high;
+        s.f.current_tcb = &s.tcb;
+        sim_expect(&s, "min-tcb-current,min-tcb-reported");
+        s.f.current_tcb = s.f.committed_tcb = s.f.launch_tcb = NULL;
+    }
+}
+
+static void
+test_sim_platform_info(void)
+{
+    g_auto(Sim) s = { 0 };
+
+    sim_setup(&s, "genoa");
+    s.f.platform_info = 0x3;        /* SMT_EN | TSME_EN */
+    s.o.has_platform_info_mask = TRUE;
+    s.o.platform_info_mask = 0x1;
+    sim_expect(&s, "platform-info");
+    s.o.platform_info_mask = 0x3;
+    sim_expect(&s, "");
+    s.o.platform_info_required = 0x4;
+    sim_expect(&s, "platform-info");
+}
+
+static void
+test_sim_ids(void)
+{
+    g_auto(Sim) s = { 0 };
+
+    sim_setup(&s, "milan");
+    memset(s.f.family_id, 0x11, sizeof(s.f.family_id));
+    memset(s.f.image_id, 0x22, sizeof(s.f.image_id));
+    set_bytes(&s.o.family_id, 0x11, 16);
+    set_bytes(&s.o.image_id, 0x22, 16);
+    sim_expect(&s, "");
+    set_bytes(&s.o.family_id, 0x12, 16);
+    sim_expect(&s, "family-id");
+    set_bytes(&s.o.family_id, 0x11, 16);
+    set_bytes(&s.o.image_id, 0x21, 16);
+    sim_expect(&s, "image-id");
+}
+
+static void
+test_sim_key_digests(void)
+{
+    g_auto(Sim) s = { 0 };
+
+    sim_setup(&s, "milan");
+    memset(s.f.id_key_digest, 0x33, sizeof(s.f.id_key_digest));
+    memset(s.f.author_key_digest, 0x44, sizeof(s.f.author_key_digest));
+    s.f.author_key_en = TRUE;
+    set_bytes(&s.o.id_key_digest, 0x33, 48);
+    set_bytes(&s.o.author_key_digest, 0x44, 48);
+    sim_expect(&s, "");
+    set_bytes(&s.o.id_key_digest, 0x34, 48);
+    sim_expect(&s, "id-key-digest");
+    set_bytes(&s.o.id_key_digest, 0x33, 48);
+    set_bytes(&s.o.author_key_digest, 0x00, 48);
+    sim_expect(&s, "author-key-digest");
+}
+
+static void
+test_sim_chip_id(void)
+{
+    g_auto(Sim) s = { 0 };
+    g_autoptr(GBytes) own = NULL;
+
+    sim_setup(&s, "milan");
+    own = g_bytes_new(snpg_sim_get_chip_id(s.sim), 64);
+    s.o.chip_ids = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+    {
+        GBytes *other = NULL;
+        set_bytes(&other, 0x77, 64);
+        g_ptr_array_add(s.o.chip_ids, other);
+    }
+    sim_expect(&s, "chip-id");
+    g_ptr_array_add(s.o.chip_ids, g_bytes_ref(own));
+    sim_expect(&s, "");
+}
+
+static void
+test_sim_report_data(void)
+{
+    g_auto(Sim) s = { 0 };
+
+    sim_setup(&s, "milan");
+    memset(s.f.report_data, 0xab, sizeof(s.f.report_data));
+    set_bytes(&s.o.report_data, 0xab, 64);
+    sim_expect(&s, "");
+    s.f.report_data[63] ^= 1;
+    sim_expect(&s, "report-data");
+}
+
+static void
+test_sim_host_data(void)
+{
+    g_auto(Sim) s = { 0 };
+
+    sim_setup(&s, "milan");
+    memset(s.f.host_data, 0xcd, sizeof(s.f.host_data));
+    set_bytes(&s.o.host_data, 0xcd, 32);
+    sim_expect(&s, "");
+    s.f.host_data[0] ^= 0x80;
+    sim_expect(&s, "host-data");
+}
+
+static void
+test_sim_measurement(void)
+{
+    g_auto(Sim) s = { 0 };
+    GBytes *m = NULL;
+
+    sim_setup(&s, "turin");
+    s.o.measurements = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+    set_bytes(&m, 0x01, 48);
+    g_ptr_array_add(s.o.measurements, m);
+    m = NULL;
+    set_bytes(&m, 0x02, 48);
+    g_ptr_array_add(s.o.measurements, m);
+    sim_expect(&s, "measurement");
+    /* One of several allowed values is accepted. */
+    m = NULL;
+    set_bytes(&m, 0x5a, 48);
+    g_ptr_array_add(s.o.measurements, m);
+    sim_expect(&s, "");
+}
+
+static void
+test_sim_product(void)
+{
+    g_auto(Sim) s = { 0 };
+
+    sim_setup(&s, "genoa");
+    s.o.product = SNPG_PRODUCT_MILAN;
+    sim_expect(&s, "product");
+    s.o.product = SNPG_PRODUCT_GENOA;
+    sim_expect(&s, "");
+    /* A Genoa VCEK signing a report whose CPUID says Milan. */
+    s.o.product = SNPG_PRODUCT_UNKNOWN;
+    s.f.cpuid_set = TRUE;
+    snpg_sim_product_cpuid(SNPG_PRODUCT_MILAN, &s.f.cpuid_fam, &s.f.cpuid_mod, &s.f.cpuid_step);
+    sim_expect(&s, "product");
+}
+
+static void
+test_sim_signing_key(void)
+{
+    g_auto(Sim) s = { 0 };
+
+    sim_setup(&s, "milan");
+    s.f.signing_key = SNPG_SIM_SIGNING_KEY_VLEK;    /* but signed by the VCEK */
+    sim_expect(&s, "signing-key");
+    s.f.signing_key = SNPG_SIM_SIGNING_KEY_NONE;
+    sim_expect(&s, "signing-key");
+}
+
+/* A CRL signed by the (trusted) test ARK that revokes the VCEK. */
+static void
+test_sim_crl(void)
+{
+    g_auto(Sim) s = { 0 };
+    g_autofree char *key_path = NULL;
+    g_autoptr(BIO) bio = NULL;
+    g_autoptr(EVP_PKEY) ark_key = NULL;
+    g_autoptr(X509) vcek = NULL;
+    g_autoptr(X509_CRL) crl = NULL;
+    g_autoptr(X509_CRL) other = NULL;
+
+    sim_setup(&s, "milan");
+    key_path = g_build_filename(s.dir, "ark-key.pem", NULL);
+    bio = BIO_new_file(key_path, "r");
+    ark_key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+    g_assert_nonnull(ark_key);
+    vcek = snpg_cert_load(g_bytes_get_data(s.vcek, NULL), g_bytes_get_size(s.vcek), NULL);
+    crl = make_crl(s.ark, ark_key, vcek, g_get_real_time() / G_USEC_PER_SEC);
+    snpg_verifier_set_crl(s.verifier, crl);
+    sim_expect(&s, "cert-revoked");
+    /* A CRL of the same root that lists another serial changes nothing. */
+    other = make_crl(s.ark, ark_key, s.ark, g_get_real_time() / G_USEC_PER_SEC);
+    snpg_verifier_set_crl(s.verifier, other);
+    sim_expect(&s, "");
+}
 
 int
 main(int argc, char **argv)
@@ -705,5 +1126,24 @@ main(int argc, char **argv)
     g_test_add_func("/verify/policy/min-tcb", test_min_tcb_components);
     g_test_add_func("/verify/cache", test_cache);
     g_test_add_func("/verify/chain/crl-foreign", test_crl_foreign);
+    g_test_add_func("/verify/sim/accepted", test_sim_accepted);
+    g_test_add_func("/verify/sim/debug", test_sim_debug);
+    g_test_add_func("/verify/sim/policy-max", test_sim_policy_max);
+    g_test_add_func("/verify/sim/abi-min", test_sim_min_abi);
+    g_test_add_func("/verify/sim/vmpl", test_sim_vmpl);
+    g_test_add_func("/verify/sim/guest-svn", test_sim_guest_svn);
+    g_test_add_data_func("/verify/sim/min-tcb/milan", "milan", test_sim_min_tcb);
+    g_test_add_data_func("/verify/sim/min-tcb/genoa", "genoa", test_sim_min_tcb);
+    g_test_add_data_func("/verify/sim/min-tcb/turin", "turin", test_sim_min_tcb);
+    g_test_add_func("/verify/sim/platform-info", test_sim_platform_info);
+    g_test_add_func("/verify/sim/family-image-id", test_sim_ids);
+    g_test_add_func("/verify/sim/key-digests", test_sim_key_digests);
+    g_test_add_func("/verify/sim/chip-id", test_sim_chip_id);
+    g_test_add_func("/verify/sim/report-data", test_sim_report_data);
+    g_test_add_func("/verify/sim/host-data", test_sim_host_data);
+    g_test_add_func("/verify/sim/measurement", test_sim_measurement);
+    g_test_add_func("/verify/sim/product", test_sim_product);
+    g_test_add_func("/verify/sim/signing-key", test_sim_signing_key);
+    g_test_add_func("/verify/sim/crl", test_sim_crl);
     return g_test_run();
 }
