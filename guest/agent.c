@@ -233,6 +233,11 @@ main(int argc, char **argv)
                "--vmpl 0 to 3; positive --timeout; --key-fd or --key-out, not both"));
         return EXIT_USAGE;
     }
+    /* A key is printed only when asked for explicitly. */
+    if (opt_key_fd < 0 && !opt_key_out && isatty(STDOUT_FILENO)) {
+        fail(_("refusing to print the key to a terminal: give --key-out FILE, --key-out - or --key-fd"));
+        return EXIT_USAGE;
+    }
     if (opt_kex) {
         if (g_str_equal(opt_kex, "p384"))
             config.kex = SNPG_KEX_P384;

@@ -8,6 +8,7 @@
 #include "cli-util.h"
 #include "command.h"
 #include "hex.h"
+#include "report.h"
 
 static gboolean
 report(GError *error)
@@ -87,4 +88,43 @@ snpg_cli_json_add_string(JsonBuilder *b, const char *name, const char *s)
         json_builder_add_string_value(b, s);
     else
         json_builder_add_null_value(b);
+}
+
+/* Input files are small (a report is 1184 bytes, certificates a few KiB);
+ * a cap keeps a wrong path (a disk image) from being read into memory. */
+#define INPUT_MAX (16u << 20)
+
+GBytes *
+snpg_cli_read_file(const char *path, const char *what)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GMappedFile) map = NULL;
+
+    map = g_mapped_file_new(path, FALSE, &error);
+    if (!map) {
+        snpg_cli_error(_("cannot read the %s '%s': %s"), what, path, error->message);
+        return NULL;
+    }
+    if (g_mapped_file_get_length(map) > INPUT_MAX) {
+        snpg_cli_error(_("the %s '%s' is too large"), what, path);
+        return NULL;
+    }
+    /* Copy out: the file may change under a mapping. */
+    return g_bytes_new(g_mapped_file_get_contents(map), g_mapped_file_get_length(map));
+}
+
+SnpgProduct
+snpg_cli_parse_product(const char *text, gboolean *ok)
+{
+    SnpgProduct p;
+
+    *ok = TRUE;
+    if (!text)
+        return SNPG_PRODUCT_UNKNOWN;
+    p = snpg_product_from_string(text);
+    if (p == SNPG_PRODUCT_UNKNOWN) {
+        snpg_cli_error(_("unknown product '%s' (Milan, Genoa or Turin)"), text);
+        *ok = FALSE;
+    }
+    return p;
 }

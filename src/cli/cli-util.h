@@ -6,6 +6,8 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "report.h"
+
 /* Exactly len bytes of hex (an optional 0x prefix) into out. */
 gboolean snpg_cli_parse_hex(const char *opt, const char *text, guint8 *out, gsize len);
 /* 1 to max bytes of hex into out, zero-padded on the right to max bytes. */
@@ -23,3 +25,9 @@ void snpg_cli_json_add_hex64(JsonBuilder *b, const char *name, guint64 v);
 void snpg_cli_json_add_int(JsonBuilder *b, const char *name, gint64 v);
 /* Adds "name": "s" (s NULL: null). */
 void snpg_cli_json_add_string(JsonBuilder *b, const char *name, const char *s);
+
+/* A small input file (reports, certificates, CRLs: at most 16 MiB), read
+ * whole; on failure prints "cannot read the WHAT 'PATH'" and returns NULL. */
+GBytes *snpg_cli_read_file(const char *path, const char *what);
+/* --product: Milan, Genoa or Turin (NULL: unknown); prints the error. */
+SnpgProduct snpg_cli_parse_product(const char *text, gboolean *ok);
