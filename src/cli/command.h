@@ -33,6 +33,7 @@ gboolean snpg_cli_parse(GOptionContext *ctx, int *argc, char ***argv);
 void snpg_cli_print_json(JsonNode *node);
 
 extern const SnpgCommand snpg_cmd_measure;
+extern const SnpgCommand snpg_cmd_attest;
 extern const SnpgCommand snpg_cmd_report;
 extern const SnpgCommand snpg_cmd_sim;
 extern const SnpgCommand snpg_cmd_idblock;

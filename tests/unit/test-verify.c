@@ -989,7 +989,6 @@ test_sim_chip_id(void)
 
     sim_setup(&s, "milan");
     own = g_bytes_new(snpg_sim_get_chip_id(s.sim), 64);
-    s.o.chip_ids = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
     {
         GBytes *other = NULL;
         set_bytes(&other, 0x77, 64);
@@ -1033,7 +1032,6 @@ test_sim_measurement(void)
     GBytes *m = NULL;
 
     sim_setup(&s, "turin");
-    s.o.measurements = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
     set_bytes(&m, 0x01, 48);
     g_ptr_array_add(s.o.measurements, m);
     m = NULL;

@@ -1,0 +1,178 @@
+/* snpguard attest: one verification session with a guest agent; the disk
+ * key leaves only sealed to the key a verified, fresh report binds. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gi18n.h>
+
+#include "attest.h"
+#include "cli-util.h"
+#include "command.h"
+#include "secret.h"
+#include "session.h"
+#include "transport.h"
+#include "verify-args.h"
+
+static void
+print_json(const SnpgVerifyResult *res, GPtrArray *extra, const SnpgVerifierResult *session,
+           const char *error)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autoptr(JsonNode) root = NULL;
+
+    json_builder_begin_object(b);
+    if (res) {
+        snpg_verify_result_add_json(b, res, extra);
+    } else {
+        snpg_cli_json_add_string(b, "verdict", "error");
+    }
+    json_builder_set_member_name(b, "key_released");
+    json_builder_add_boolean_value(b, session->key_sent);
+    json_builder_set_member_name(b, "key_confirmed");
+    json_builder_add_boolean_value(b, session->key_confirmed);
+    if (error)
+        snpg_cli_json_add_string(b, "error", error);
+    json_builder_end_object(b);
+    root = json_builder_get_root(b);
+    snpg_cli_print_json(root);
+}
+
+static int
+run(int argc, char **argv)
+{
+    g_auto(SnpgVerifyArgs) a = SNPG_VERIFY_ARGS_INIT;
+    g_autofree char *connect = NULL, *key_file = NULL, *luks_cipher = NULL, *kex = NULL;
+    int luks_key_bits = 0;
+    double timeout = 30;
+    const GOptionEntry entries[] = {
+        { "connect", 'c', 0, G_OPTION_ARG_STRING, &connect,
+          N_("Where the agent waits: unix:PATH (required)"), N_("ADDRESS") },
+        { "key-file", 'k', 0, G_OPTION_ARG_FILENAME, &key_file,
+          N_("The disk key to release on success (1 to 512 bytes); without it the "
+             "session only attests (integrity-only VMs)"), N_("FILE") },
+        { "luks-cipher", 0, 0, G_OPTION_ARG_STRING, &luks_cipher,
+          N_("The LUKS2 cipher the agent must find in the disk header before it uses the key"),
+          N_("SPEC") },
+        { "luks-key-bits", 0, 0, G_OPTION_ARG_INT, &luks_key_bits,
+          N_("The LUKS2 volume key size the agent must find, in bits"), N_("N") },
+        { "kex", 0, 0, G_OPTION_ARG_STRING, &kex,
+          N_("Key agreements to offer: x25519, p384 or both (default both)"), N_("NAME") },
+        { "timeout", 't', 0, G_OPTION_ARG_DOUBLE, &timeout,
+          N_("Seconds to wait for each message of the agent (default 30)"), N_("S") },
+        { NULL }
+    };
+    g_autoptr(GOptionContext) ctx = snpg_cli_context_new("attest", NULL,
+        _("Attest a guest through its agent and release the disk key to it: the report must "
+          "verify against AMD's chain (or --trust-root) and every reference value, and its "
+          "REPORT_DATA must bind this session's fresh nonce and the agent's key. The key "
+          "travels sealed to that key only.\n\n"
+          "Exit status: 0 key delivered (or attested, without --key-file), 3 rejected "
+          "(reasons on stdout), 1 transport or protocol error, 2 usage."),
+        entries);
+    g_auto(SnpgVerifyOptions) opts = { 0 };
+    g_autoptr(SnpgVerifier) verifier = NULL;
+    g_autoptr(GPtrArray) extra = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GBytes) leaf = NULL;
+    g_autoptr(GError) error = NULL;
+    g_auto(SnpgKeyPayload) payload = { 0 };
+    g_auto(SnpgVerifierResult) result = { 0 };
+    SnpgAttestContext actx = { 0 };
+    SnpgVerifierConfig cfg = { .verify = snpg_attest_verify };
+    gboolean ok;
+    int rc, fd;
+
+    snpg_verify_args_add_entries(ctx, &a, FALSE);
+    if (!snpg_cli_parse(ctx, &argc, &argv))
+        return SNPG_EXIT_USAGE;
+    if (argc != 1 || !connect) {
+        snpg_cli_error(_("attest needs --connect unix:PATH and no other arguments"));
+        return SNPG_EXIT_USAGE;
+    }
+    if (timeout <= 0 || timeout > 86400 || luks_key_bits < 0) {
+        snpg_cli_error(_("--timeout takes 0 to 86400 seconds; --luks-key-bits a positive size"));
+        return SNPG_EXIT_USAGE;
+    }
+    if (!kex || g_str_equal(kex, "both"))
+        cfg.kex_mask = SNPG_KEX_BIT(SNPG_KEX_X25519) | SNPG_KEX_BIT(SNPG_KEX_P384);
+    else if (g_str_equal(kex, "x25519"))
+        cfg.kex_mask = SNPG_KEX_BIT(SNPG_KEX_X25519);
+    else if (g_str_equal(kex, "p384"))
+        cfg.kex_mask = SNPG_KEX_BIT(SNPG_KEX_P384);
+    else {
+        snpg_cli_error(_("unknown key agreement '%s' (x25519, p384 or both)"), kex);
+        return SNPG_EXIT_USAGE;
+    }
+    if ((rc = snpg_verify_args_prepare(&a, &opts, &verifier, extra)) != SNPG_EXIT_OK)
+        return rc;
+    /* The leaf: --cert, else the guest's extended-report table (checked
+     * against the pinned roots like any supplied certificate). */
+    leaf = snpg_verify_args_leaf(&a, verifier, NULL, &opts, &rc);
+    if (rc != SNPG_EXIT_OK)
+        return rc;
+    if (key_file) {
+        if (!(payload.disk_key = snpg_secret_new_from_file(key_file, &error))) {
+            snpg_cli_error("%s", error->message);
+            return SNPG_EXIT_ERROR;
+        }
+        if (snpg_secret_len(payload.disk_key) > SNPG_PROTO_DISK_KEY_MAX) {
+            snpg_cli_error(_("the key in '%s' is longer than %d bytes"), key_file,
+                           SNPG_PROTO_DISK_KEY_MAX);
+            return SNPG_EXIT_ERROR;
+        }
+        payload.luks_cipher = g_strdup(luks_cipher);
+        payload.luks_key_bits = (guint32)luks_key_bits;
+    } else if (luks_cipher || luks_key_bits) {
+        snpg_cli_error(_("--luks-cipher and --luks-key-bits describe the key of --key-file"));
+        return SNPG_EXIT_USAGE;
+    }
+    /* Evidence that failed before the session (an unparseable --ask) rejects it. */
+    if (extra->len) {
+        for (guint i = 0; i < extra->len; i++)
+            printf("%s\n", (const char *)g_ptr_array_index(extra, i));
+        return SNPG_EXIT_REJECTED;
+    }
+
+    if ((fd = snpg_transport_connect(connect, &error)) < 0) {
+        snpg_cli_error("%s", error->message);
+        return SNPG_EXIT_ERROR;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    actx = (SnpgAttestContext){ .verifier = verifier, .options = &opts, .leaf = leaf };
+    cfg.user_data = &actx;
+    cfg.payload = payload.disk_key ? &payload : NULL;
+    cfg.read_timeout_us = (gint64)(timeout * G_USEC_PER_SEC);
+    ok = snpg_session_run_verifier(fd, &cfg, &result, &error);
+    close(fd);
+
+    if (!ok) {
+        /* The key may have been sent before the failure (a lost DONE): say so. */
+        if (a.json)
+            print_json(actx.result, extra, &result, error->message);
+        snpg_cli_error("%s", error->message);
+        if (result.key_sent)
+            snpg_cli_error(_("the key was sent sealed to the attested VM, but its receipt was not "
+                             "confirmed"));
+        snpg_attest_context_clear(&actx);
+        return SNPG_EXIT_ERROR;
+    }
+    if (a.json) {
+        print_json(actx.result, extra, &result, NULL);
+    } else if (actx.result) {
+        snpg_verify_result_print(actx.result, extra);
+        if (result.key_sent)
+            printf(_("key released: %zu bytes, sealed to the attested VM, receipt confirmed\n"),
+                   snpg_secret_len(payload.disk_key));
+    }
+    rc = result.verdict == SNPG_VERDICT_ACCEPTED ? SNPG_EXIT_OK : SNPG_EXIT_REJECTED;
+    snpg_attest_context_clear(&actx);
+    return rc;
+}
+
+const SnpgCommand snpg_cmd_attest = {
+    "attest", N_("Attest a guest through its agent and release its disk key"), run,
+};

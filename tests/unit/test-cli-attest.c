@@ -1,0 +1,216 @@
+/* snpguard attest against snpguard-agent, both as programs, with the
+ * simulated secure processor: exit codes, outputs, the key on both ends. */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <json-glib/json-glib.h>
+
+#include "testutil.h"
+
+static char *tmp;
+static char *sim_dir;
+static char *ark;
+static const char measurement[] =
+    "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
+static const char other_measurement[] =
+    "6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b";
+
+typedef struct {
+    GPid pid;
+    char *address;
+    char *key_out;
+} Agent;
+
+static char *
+identity(const char *name, const char *const *extra)
+{
+    g_autoptr(GPtrArray) args = g_ptr_array_new();
+    g_auto(SnpgRun) run = { 0 };
+    char *path = g_build_filename(tmp, name, NULL);
+
+    g_ptr_array_add(args, (gpointer)"sim");
+    g_ptr_array_add(args, (gpointer)"identity");
+    g_ptr_array_add(args, sim_dir);
+    g_ptr_array_add(args, (gpointer)"--measurement");
+    g_ptr_array_add(args, (gpointer)measurement);
+    g_ptr_array_add(args, (gpointer)"-o");
+    g_ptr_array_add(args, path);
+    for (gsize i = 0; extra && extra[i]; i++)
+        g_ptr_array_add(args, (gpointer)extra[i]);
+    g_ptr_array_add(args, NULL);
+    snpg_runv(&run, NULL, (const char *const *)args->pdata);
+    g_assert_cmpint(run.exit_code, ==, 0);
+    return path;
+}
+
+static void
+agent_start(Agent *agent, const char *name, const char *id_path)
+{
+    g_autofree char *sock = g_strdup_printf("%s/%s.sock", tmp, name);
+    g_autofree char *psp = g_strdup_printf("sim:%s", id_path);
+    g_autoptr(GError) error = NULL;
+
+    agent->address = g_strdup_printf("unix:%s", sock);
+    agent->key_out = g_strdup_printf("%s/%s.key", tmp, name);
+    const char *argv[] = { g_getenv("SNPGUARD_AGENT"), "--listen", agent->address, "--psp", psp,
+                           "--key-out", agent->key_out, "--attempts", "1", "--quiet", NULL };
+    g_assert_true(g_spawn_async(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+                                &agent->pid, &error));
+    g_assert_no_error(error);
+    for (int i = 0; i < 500 && !g_file_test(sock, G_FILE_TEST_EXISTS); i++)
+        g_usleep(10 * 1000);
+}
+
+static int
+agent_finish(Agent *agent)
+{
+    int status = 0;
+
+    g_assert_cmpint(waitpid(agent->pid, &status, 0), ==, agent->pid);
+    g_spawn_close_pid(agent->pid);
+    g_free(agent->address);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void
+test_key_delivered(void)
+{
+    g_autofree char *id = identity("ok.id", NULL);
+    g_autofree char *key = snpg_test_write(tmp, "disk.key", "0123456789abcdef0123456789abcdef", 32);
+    g_auto(SnpgRun) run = { 0 };
+    g_autofree char *got = NULL;
+    gsize len = 0;
+    Agent agent;
+
+    agent_start(&agent, "ok", id);
+    snpg_run(&run, NULL, "attest", "--connect", agent.address, "--trust-root", ark,
+             "--measurement", measurement, "--key-file", key, "--luks-cipher", "aes-xts-plain64",
+             NULL);
+    g_assert_cmpint(run.exit_code, ==, 0);
+    g_assert_nonnull(strstr(run.out, "accepted"));
+    g_assert_nonnull(strstr(run.out, "key released: 32 bytes"));
+    /* The key itself never appears in the verifier's output. */
+    g_assert_null(strstr(run.out, "0123456789abcdef"));
+    g_assert_cmpint(agent_finish(&agent), ==, 0);
+    g_assert_true(g_file_get_contents(agent.key_out, &got, &len, NULL));
+    g_assert_cmpmem(got, len, "0123456789abcdef0123456789abcdef", 32);
+    g_free(agent.key_out);
+}
+
+static void
+test_rejected_exit_3(void)
+{
+    g_autofree char *id = identity("rej.id", NULL);
+    g_autofree char *key = snpg_test_write(tmp, "rej-disk.key", "secret", 6);
+    g_auto(SnpgRun) run = { 0 };
+    Agent agent;
+
+    agent_start(&agent, "rej", id);
+    snpg_run(&run, NULL, "attest", "--connect", agent.address, "--trust-root", ark,
+             "--measurement", other_measurement, "--key-file", key, NULL);
+    g_assert_cmpint(run.exit_code, ==, 3);
+    g_assert_true(g_str_has_prefix(run.out, "measurement: "));
+    g_assert_cmpint(agent_finish(&agent), ==, 3);
+    g_assert_false(g_file_test(agent.key_out, G_FILE_TEST_EXISTS));
+    g_free(agent.key_out);
+}
+
+static void
+test_untrusted_root_json(void)
+{
+    g_autofree char *id = identity("json.id", NULL);
+    g_autofree char *key = snpg_test_write(tmp, "json-disk.key", "secret", 6);
+    g_auto(SnpgRun) run = { 0 };
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(GError) error = NULL;
+    JsonObject *root;
+    Agent agent;
+
+    agent_start(&agent, "json", id);
+    /* Without --trust-root the simulated chain is not trusted. */
+    snpg_run(&run, NULL, "attest", "--connect", agent.address, "--measurement", measurement,
+             "--key-file", key, "--json", NULL);
+    g_assert_cmpint(run.exit_code, ==, 3);
+    g_assert_true(json_parser_load_from_data(parser, run.out, -1, &error));
+    root = json_node_get_object(json_parser_get_root(parser));
+    g_assert_cmpstr(json_object_get_string_member(root, "verdict"), ==, "rejected");
+    g_assert_false(json_object_get_boolean_member(root, "key_released"));
+    g_assert_cmpstr(json_object_get_string_member(
+                        json_array_get_object_element(json_object_get_array_member(root, "reasons"), 0),
+                        "code"), ==, "root-untrusted");
+    agent_finish(&agent);
+    g_assert_false(g_file_test(agent.key_out, G_FILE_TEST_EXISTS));
+    g_free(agent.key_out);
+}
+
+static void
+test_attestation_only(void)
+{
+    g_autofree char *id = identity("verity.id", NULL);
+    g_auto(SnpgRun) run = { 0 };
+    Agent agent;
+
+    agent_start(&agent, "verity", id);
+    snpg_run(&run, NULL, "attest", "--connect", agent.address, "--trust-root", ark,
+             "--measurement", measurement, NULL);
+    g_assert_cmpint(run.exit_code, ==, 0);
+    g_assert_null(strstr(run.out, "key released"));
+    g_assert_cmpint(agent_finish(&agent), ==, 0);
+    g_assert_false(g_file_test(agent.key_out, G_FILE_TEST_EXISTS));
+    g_free(agent.key_out);
+}
+
+static void
+test_errors(void)
+{
+    g_autofree char *nowhere = g_strdup_printf("unix:%s/nobody.sock", tmp);
+    g_autofree char *missing = g_build_filename(tmp, "missing.key", NULL);
+    g_auto(SnpgRun) run = { 0 };
+
+    snpg_run(&run, NULL, "attest", "--connect", nowhere, "--measurement", measurement, NULL);
+    g_assert_cmpint(run.exit_code, ==, 1);
+    g_assert_nonnull(strstr(run.err, "nobody.sock"));
+    snpg_run_clear(&run);
+    snpg_run(&run, NULL, "attest", "--measurement", measurement, NULL);
+    g_assert_cmpint(run.exit_code, ==, 2);
+    snpg_run_clear(&run);
+    snpg_run(&run, NULL, "attest", "--connect", "tcp:1.2.3.4:5", NULL);
+    g_assert_cmpint(run.exit_code, ==, 1);
+    g_assert_nonnull(strstr(run.err, "unix:PATH"));
+    snpg_run_clear(&run);
+    snpg_run(&run, NULL, "attest", "--connect", nowhere, "--key-file", missing, NULL);
+    g_assert_cmpint(run.exit_code, ==, 1);
+    g_assert_nonnull(strstr(run.err, "missing.key"));
+    snpg_run_clear(&run);
+    snpg_run(&run, NULL, "attest", "--connect", nowhere, "--measurement", "xyz", NULL);
+    g_assert_cmpint(run.exit_code, ==, 2);
+    snpg_run_clear(&run);
+    /* REPORT_DATA belongs to the session: attest does not take it. */
+    snpg_run(&run, NULL, "attest", "--connect", nowhere, "--report-data", "00", NULL);
+    g_assert_cmpint(run.exit_code, ==, 2);
+}
+
+int
+main(int argc, char **argv)
+{
+    int status;
+
+    g_test_init(&argc, &argv, NULL);
+    tmp = snpg_test_tmpdir();
+    sim_dir = snpg_test_data("sim", "turin", NULL);
+    ark = g_build_filename(sim_dir, "ark.pem", NULL);
+    g_test_add_func("/cli/attest/key-delivered", test_key_delivered);
+    g_test_add_func("/cli/attest/rejected-exit-3", test_rejected_exit_3);
+    g_test_add_func("/cli/attest/untrusted-root-json", test_untrusted_root_json);
+    g_test_add_func("/cli/attest/attestation-only", test_attestation_only);
+    g_test_add_func("/cli/attest/errors", test_errors);
+    status = g_test_run();
+    g_free(ark);
+    g_free(sim_dir);
+    g_free(tmp);
+    return status;
+}
