@@ -1,9 +1,12 @@
 #!/bin/sh
-# The main job on a built-in sample VM. Today: compute and explain the
-# expected SEV-SNP launch measurement of a sample direct-kernel-boot VM.
-# (Later issues grow this into define -> start -> attest -> unlock.)
+# The main job on a built-in sample VM, on the simulated secure processor:
+#   measure the VM -> the simulated AMD-SP launches it -> the guest agent
+#   attests with a fresh report -> the verifier checks it and releases the
+#   disk key sealed to the agent's key -> the agent holds exactly that key.
+# (Later issues put libvirt define/start and the LUKS unlock around this.)
 set -eu
-top=${1:-$(cd "$(dirname "$0")/.." && pwd)}
+src=$(cd "$(dirname "$0")/.." && pwd)     # sources and data
+top=${1:-$src}                             # the build (binaries)
 snpguard="$top/snpguard"
 work=${SNPGUARD_DEMO_DIR:-$(mktemp -d /tmp/snpguard-demo.XXXXXX)}
 mkdir -p "$work"
@@ -17,7 +20,7 @@ say() { printf '\n== %s\n' "$*"; }
 firmware=${SNPGUARD_DEMO_OVMF:-}
 if [ -z "$firmware" ]; then
     firmware="$work/OVMF.amdsev.fd"
-    tail_bin="$top/tests/data/measure/ovmf_AmdSev_suffix.bin"
+    tail_bin="$src/tests/data/measure/ovmf_AmdSev_suffix.bin"
     head -c $((2 * 1024 * 1024 - 4096)) /dev/zero | tr '\0' '\377' > "$firmware"
     cat "$tail_bin" >> "$firmware"
 fi
@@ -52,9 +55,49 @@ say "A changed command line changes the measurement"
 
 say "Firmware that would leave the kernel unmeasured is refused"
 if "$snpguard" measure --mode snp --vcpus 2 --vcpu-type EPYC-Milan \
-    --ovmf "$top/tests/data/measure/ovmf_OvmfX64_suffix.bin" --kernel "$kernel"; then
+    --ovmf "$src/tests/data/measure/ovmf_OvmfX64_suffix.bin" --kernel "$kernel"; then
     echo "demo: expected a refusal" >&2
     exit 1
 fi
 echo "(refused, exit status 1, as expected)"
+
+measurement=$("$snpguard" measure --mode snp --vcpus 2 --vcpu-type EPYC-Milan \
+    --ovmf "$firmware" --kernel "$kernel" --initrd "$initrd" --append "$cmdline")
+
+say "A simulated secure processor (TEST keys; real verifiers reject its root)"
+"$snpguard" sim init "$work/sim" --product Milan --force
+ls "$work/sim"
+
+say "The guest's launch identity: what the simulated AMD-SP measured"
+"$snpguard" sim identity "$work/sim" --measurement "$measurement" -o "$work/identity"
+
+say "The guest agent waits for the verifier (standalone mode, simulated reports)"
+head -c 64 /dev/urandom > "$work/disk.key"
+chmod 600 "$work/disk.key"
+rm -f "$work/received.key" "$work/agent.sock"
+"$top/snpguard-agent" --listen "unix:$work/agent.sock" --psp "sim:$work/identity" \
+    --key-out "$work/received.key" --attempts 2 &
+agent=$!
+for _ in $(seq 100); do [ -S "$work/agent.sock" ] && break; sleep 0.05; done
+
+say "A wrong measurement: the verifier refuses, and no key leaves"
+rc=0
+"$snpguard" attest --connect "unix:$work/agent.sock" --trust-root "$work/sim/ark.pem" \
+    --measurement "$(printf '%096d' 0)" --key-file "$work/disk.key" || rc=$?
+[ "$rc" = 3 ] || { echo "demo: expected a rejection (exit status 3), got $rc" >&2; exit 1; }
+echo "(rejected, exit status 3)"
+[ ! -e "$work/received.key" ] || { echo "demo: a key leaked" >&2; exit 1; }
+
+say "snpguard attest: verify the report, then release the disk key sealed to the agent"
+"$snpguard" attest --connect "unix:$work/agent.sock" --trust-root "$work/sim/ark.pem" \
+    --measurement "$measurement" --key-file "$work/disk.key" --luks-cipher aes-xts-plain64
+wait "$agent"
+
+say "The agent holds exactly the owner's key"
+if cmp -s "$work/disk.key" "$work/received.key"; then
+    echo "the keys match ($(wc -c < "$work/received.key") bytes; mode $(stat -c %a "$work/received.key"))"
+else
+    echo "demo: the keys differ" >&2
+    exit 1
+fi
 say "done; files in $work"
