@@ -5,6 +5,10 @@ snpguard_agent_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/guest -DG_LOG_DOMAIN=\"
 snpguard_agent_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
 snpguard_agent_LDADD = libsnpguard-agent.la libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS) $(LTLIBINTL)
 snpguard_agent_SOURCES = guest/agent.c
+if STATIC_AGENT
+snpguard_agent_LDFLAGS = $(AM_LDFLAGS) -all-static
+snpguard_agent_LDADD += $(AGENT_STATIC_LIBS)
+endif
 
 # The agent's parts that tests link too.
 noinst_LTLIBRARIES += libsnpguard-agent.la
