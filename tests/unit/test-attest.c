@@ -50,6 +50,8 @@ typedef struct {
     guint vmpl;
     GBytes *replay;            /* send this report instead */
     gboolean wrong_binding;    /* a report for other REPORT_DATA */
+    gboolean no_certs;         /* a host without extended-report certificates */
+    void (*mangle)(guint8 *report);  /* bytes changed after signing */
 } AgentSide;
 
 static gboolean
@@ -67,7 +69,17 @@ agent_report(const guint8 report_data[64], GBytes **ret_report, GBytes **ret_cer
     memcpy(other, report_data, 64);
     if (a->wrong_binding)
         other[0] ^= 0x80;   /* as if bound to another ephemeral key */
-    return snpg_psp_get_report(a->psp, other, a->vmpl, ret_report, ret_certs, error);
+    if (!snpg_psp_get_report(a->psp, other, a->vmpl, ret_report, ret_certs, error))
+        return FALSE;
+    if (a->no_certs)
+        g_clear_pointer(ret_certs, g_bytes_unref);
+    if (a->mangle) {
+        gsize len;
+        guint8 *bytes = g_bytes_unref_to_data(*ret_report, &len);
+        a->mangle(bytes);
+        *ret_report = g_bytes_new_take(bytes, len);
+    }
+    return TRUE;
 }
 
 /* --- the verifier side --------------------------------------------------- */
@@ -202,6 +214,8 @@ typedef struct {
     void (*tweak_options)(SnpgVerifyOptions *);
     guint vmpl;
     gboolean untrusted;
+    gboolean no_certs;
+    void (*mangle)(guint8 *report);
 } RejectCase;
 
 static void id_debug(SnpgSimIdentityParams *p) { p->policy |= G_GUINT64_CONSTANT(1) << 19; }
@@ -217,6 +231,19 @@ static void opt_svn(SnpgVerifyOptions *o) { o->min_guest_svn = 2; }
 static void opt_product(SnpgVerifyOptions *o) { o->product = SNPG_PRODUCT_TURIN; }
 static void opt_tcb(SnpgVerifyOptions *o) { o->min_tcb.snp = 250; }
 static void opt_id_key(SnpgVerifyOptions *o) { o->id_key_digest = g_bytes_new((guint8[48]){ 9 }, 48); }
+static void id_image(SnpgSimIdentityParams *p) { p->image_id[15] = 1; }
+static void opt_image(SnpgVerifyOptions *o) { o->image_id = g_bytes_new((guint8[16]){ 0 }, 16); }
+static void opt_author(SnpgVerifyOptions *o) { o->author_key_digest = g_bytes_new((guint8[48]){ 1 }, 48); }
+static void opt_chip(SnpgVerifyOptions *o) { g_ptr_array_add(o->chip_ids, g_bytes_new((guint8[64]){ 7 }, 64)); }
+static void id_single_socket(SnpgSimIdentityParams *p) { p->policy |= G_GUINT64_CONSTANT(1) << 20; }
+static void opt_policy_max(SnpgVerifyOptions *o) { o->has_policy_max = TRUE; o->policy_max = 0x30000; }
+static void id_no_reserved_bit(SnpgSimIdentityParams *p) { p->policy = 0x10000; }
+static void opt_abi(SnpgVerifyOptions *o) { o->min_abi_major = 99; o->min_abi_minor = 0; }
+static void opt_platform(SnpgVerifyOptions *o) { o->has_platform_info_mask = TRUE; o->platform_info_mask = 0; }
+static void opt_future(SnpgVerifyOptions *o) { o->has_now = TRUE; o->now = G_GINT64_CONSTANT(4102444800); }
+static void opt_past(SnpgVerifyOptions *o) { o->has_now = TRUE; o->now = G_GINT64_CONSTANT(946684800); }
+static void mangle_signature(guint8 *r) { r[0x2a0] ^= 0x01; }
+static void mangle_version(guint8 *r) { r[0] = 9; }
 
 static const RejectCase reject_cases[] = {
     { "measurement", SNPG_VERIFY_REASON_MEASUREMENT, id_measurement, NULL, 0, FALSE },
@@ -229,6 +256,21 @@ static const RejectCase reject_cases[] = {
     { "min-tcb", SNPG_VERIFY_REASON_MIN_TCB_REPORTED, NULL, opt_tcb, 0, FALSE },
     { "id-key-digest", SNPG_VERIFY_REASON_ID_KEY_DIGEST, NULL, opt_id_key, 0, FALSE },
     { "root-untrusted", SNPG_VERIFY_REASON_ROOT_UNTRUSTED, NULL, NULL, 0, TRUE },
+    { "image-id", SNPG_VERIFY_REASON_IMAGE_ID, id_image, opt_image, 0, FALSE },
+    { "author-key-digest", SNPG_VERIFY_REASON_AUTHOR_KEY_DIGEST, NULL, opt_author, 0, FALSE },
+    { "chip-id", SNPG_VERIFY_REASON_CHIP_ID, NULL, opt_chip, 0, FALSE },
+    { "min-tcb-committed", SNPG_VERIFY_REASON_MIN_TCB_COMMITTED, NULL, opt_tcb, 0, FALSE },
+    { "min-tcb-launch", SNPG_VERIFY_REASON_MIN_TCB_LAUNCH, NULL, opt_tcb, 0, FALSE },
+    { "min-tcb-current", SNPG_VERIFY_REASON_MIN_TCB_CURRENT, NULL, opt_tcb, 0, FALSE },
+    { "policy-max", SNPG_VERIFY_REASON_POLICY_MAX, id_single_socket, opt_policy_max, 0, FALSE },
+    { "policy-invalid", SNPG_VERIFY_REASON_POLICY_INVALID, id_no_reserved_bit, NULL, 0, FALSE },
+    { "abi-min", SNPG_VERIFY_REASON_ABI_MIN, NULL, opt_abi, 0, FALSE },
+    { "platform-info", SNPG_VERIFY_REASON_PLATFORM_INFO, NULL, opt_platform, 0, FALSE },
+    { "cert-expired", SNPG_VERIFY_REASON_CERT_EXPIRED, NULL, opt_future, 0, FALSE },
+    { "cert-not-yet-valid", SNPG_VERIFY_REASON_CERT_NOT_YET_VALID, NULL, opt_past, 0, FALSE },
+    { "cert-missing", SNPG_VERIFY_REASON_CERT_MISSING, NULL, NULL, 0, FALSE, TRUE },
+    { "signature", SNPG_VERIFY_REASON_SIGNATURE, NULL, NULL, 0, FALSE, FALSE, mangle_signature },
+    { "malformed", SNPG_VERIFY_REASON_MALFORMED, NULL, NULL, 0, FALSE, FALSE, mangle_version },
 };
 
 static void
@@ -242,7 +284,7 @@ test_rejection(gconstpointer data)
     g_autoptr(SnpgPsp) psp = snpg_psp_open(spec, &error);
     g_auto(SnpgVerifyOptions) options = { 0 };
     g_auto(SnpgKeyPayload) payload = { 0 };
-    AgentSide agent = { .psp = psp, .vmpl = c->vmpl };
+    AgentSide agent = { .psp = psp, .vmpl = c->vmpl, .no_certs = c->no_certs, .mangle = c->mangle };
     Outcome out = { 0 };
 
     g_assert_no_error(error);

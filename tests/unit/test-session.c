@@ -321,6 +321,80 @@ test_out_of_order(void)
     snpg_verifier_result_clear(&vt.result);
 }
 
+/* What a hostile verifier (or relay) can send the agent before anything
+ * else: each ends the session cleanly, without a key. */
+static void
+test_agent_rejects_bad_frames(void)
+{
+    static const guint8 unknown_type[] = { 'S', 'N', 'P', 'G', 1, 9, 0, 0, 0, 0, 0, 0 };
+    static const guint8 oversized[] = { 'S', 'N', 'P', 'G', 1, 1, 0, 0, 0xff, 0xff, 0xff, 0x7f };
+    static const guint8 truncated[] = { 'S', 'N', 'P', 'G', 1, 1, 0, 0, 34, 0, 0, 0, 1, 2, 3 };
+    static const guint8 bad_version[] = { 'S', 'N', 'P', 'G', 2, 1, 0, 0, 34, 0, 0, 0 };
+    guint8 key_first[12 + 50] = { 'S', 'N', 'P', 'G', 1, 3, 0, 0, 50, 0, 0, 0, 32, 0 };
+    const struct { const guint8 *bytes; gsize len; int code; } cases[] = {
+        { unknown_type, sizeof(unknown_type), SNPG_PROTO_ERROR_MALFORMED },
+        { oversized, sizeof(oversized), SNPG_PROTO_ERROR_MALFORMED },
+        { truncated, sizeof(truncated), SNPG_PROTO_ERROR_CLOSED },
+        { bad_version, sizeof(bad_version), SNPG_PROTO_ERROR_MALFORMED },
+        { key_first, sizeof(key_first), SNPG_PROTO_ERROR_UNEXPECTED },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        Fixture fx = { 0 };
+        g_auto(SnpgAgentResult) ar = { 0 };
+        g_autoptr(GError) error = NULL;
+        SnpgAgentConfig acfg = { .get_report = fake_report, .user_data = &fx,
+                                 .read_timeout_us = G_USEC_PER_SEC };
+        int sv[2];
+
+        make_pair(sv);
+        g_assert_cmpint(write(sv[0], cases[i].bytes, cases[i].len), ==, (gssize)cases[i].len);
+        shutdown(sv[0], SHUT_WR);
+        g_assert_false(snpg_session_run_agent(sv[1], &acfg, &ar, &error));
+        g_assert_error(error, SNPG_PROTO_ERROR, cases[i].code);
+        g_assert_null(ar.payload.disk_key);
+        close(sv[0]);
+        close(sv[1]);
+    }
+}
+
+/* The same on the verifier's side, after its HELLO: no key leaves. */
+static void
+test_verifier_rejects_bad_frames(void)
+{
+    static const guint8 unknown_type[] = { 'S', 'N', 'P', 'G', 1, 0, 0, 0, 0, 0, 0, 0 };
+    static const guint8 oversized[] = { 'S', 'N', 'P', 'G', 1, 2, 0, 0, 0x01, 0x80, 0, 0 };
+    static const guint8 truncated[] = { 'S', 'N', 'P', 'G', 1, 2, 0, 0, 0xcc, 0x04, 0, 0, 2, 0 };
+    const struct { const guint8 *bytes; gsize len; int code; } cases[] = {
+        { unknown_type, sizeof(unknown_type), SNPG_PROTO_ERROR_MALFORMED },
+        { oversized, sizeof(oversized), SNPG_PROTO_ERROR_MALFORMED },
+        { truncated, sizeof(truncated), SNPG_PROTO_ERROR_CLOSED },
+    };
+    g_auto(SnpgKeyPayload) payload = { 0 };
+
+    fill_payload(&payload);
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        Fixture fx = { 0 };
+        VerifierThread vt = { .fx = &fx, .payload = &payload, .timeout = G_USEC_PER_SEC };
+        int sv[2];
+        GThread *thread;
+
+        make_pair(sv);
+        vt.fd = sv[0];
+        g_assert_cmpint(write(sv[1], cases[i].bytes, cases[i].len), ==, (gssize)cases[i].len);
+        shutdown(sv[1], SHUT_WR);
+        thread = g_thread_new("verifier", verifier_thread, &vt);
+        g_thread_join(thread);
+        close(sv[1]);
+        g_assert_false(vt.ok);
+        g_assert_error(vt.error, SNPG_PROTO_ERROR, cases[i].code);
+        g_assert_false(vt.result.key_sent);
+        g_assert_cmpuint(fx.verify_calls, ==, 0);
+        g_clear_error(&vt.error);
+        snpg_verifier_result_clear(&vt.result);
+    }
+}
+
 /* A relay that flips one byte at a chosen position of the stream in one
  * direction. Whatever it changes, no key reaches the agent: HELLO is bound
  * into REPORT_DATA, EVIDENCE into the keys, KEY is authenticated. */
@@ -435,6 +509,8 @@ main(int argc, char **argv)
     g_test_add_func("/session/silent-agent-times-out", test_silent_agent_times_out);
     g_test_add_func("/session/silent-verifier-times-out", test_silent_verifier_times_out);
     g_test_add_func("/session/out-of-order", test_out_of_order);
+    g_test_add_func("/session/agent-rejects-bad-frames", test_agent_rejects_bad_frames);
+    g_test_add_func("/session/verifier-rejects-bad-frames", test_verifier_rejects_bad_frames);
     g_test_add_func("/session/relay-tampering", test_relay_tampering);
     return g_test_run();
 }
