@@ -11,13 +11,12 @@ tests_fuzz_replay_ovmf_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
 tests_fuzz_replay_ovmf_LDADD = libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/ovmf
 if ENABLE_FUZZING
-# The parser is compiled in (not linked from the library) so that libFuzzer's
-# coverage instrumentation reaches it.
+# configure --enable-fuzzing instruments the library; the target links libFuzzer.
 noinst_PROGRAMS += tests/fuzz/fuzz-ovmf
-tests_fuzz_fuzz_ovmf_SOURCES = tests/fuzz/fuzz-ovmf.c src/core/ovmf.c src/core/buf.c
-tests_fuzz_fuzz_ovmf_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) -fsanitize=fuzzer,address,undefined
-tests_fuzz_fuzz_ovmf_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer,address,undefined
-tests_fuzz_fuzz_ovmf_LDADD = $(GLIB_LIBS)
+tests_fuzz_fuzz_ovmf_SOURCES = tests/fuzz/fuzz-ovmf.c
+tests_fuzz_fuzz_ovmf_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_fuzz_ovmf_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_ovmf_LDADD = libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS)
 endif
 
 # Attestation report parser (+ per-report checks) and AMD certificate extensions.
@@ -35,18 +34,15 @@ tests_fuzz_replay_cert_ext_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
 tests_fuzz_replay_cert_ext_LDADD = libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/report tests/fuzz/corpus/cert-ext
 if ENABLE_FUZZING
-# Parsers compiled in for coverage instrumentation (see fuzz-ovmf above).
-REPORT_FUZZ_CORE = src/core/report.c src/core/buf.c src/core/verify.c src/core/cert-ext.c \
-	src/core/amd-certs.c src/core/amd-roots.c
 noinst_PROGRAMS += tests/fuzz/fuzz-report tests/fuzz/fuzz-cert-ext
-tests_fuzz_fuzz_report_SOURCES = tests/fuzz/fuzz-report.c $(REPORT_FUZZ_CORE)
-tests_fuzz_fuzz_report_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS) -fsanitize=fuzzer,address,undefined
-tests_fuzz_fuzz_report_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer,address,undefined
-tests_fuzz_fuzz_report_LDADD = $(GLIB_LIBS) $(CRYPTO_LIBS)
-tests_fuzz_fuzz_cert_ext_SOURCES = tests/fuzz/fuzz-cert-ext.c $(REPORT_FUZZ_CORE)
-tests_fuzz_fuzz_cert_ext_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS) -fsanitize=fuzzer,address,undefined
-tests_fuzz_fuzz_cert_ext_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer,address,undefined
-tests_fuzz_fuzz_cert_ext_LDADD = $(GLIB_LIBS) $(CRYPTO_LIBS)
+tests_fuzz_fuzz_report_SOURCES = tests/fuzz/fuzz-report.c
+tests_fuzz_fuzz_report_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_fuzz_report_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_report_LDADD = libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS)
+tests_fuzz_fuzz_cert_ext_SOURCES = tests/fuzz/fuzz-cert-ext.c
+tests_fuzz_fuzz_cert_ext_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_fuzz_cert_ext_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_cert_ext_LDADD = libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS)
 endif
 
 # The attestation protocol's decoders and both state machines.
@@ -60,9 +56,8 @@ tests_fuzz_replay_proto_LDADD = libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/proto
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz-proto
-tests_fuzz_fuzz_proto_SOURCES = tests/fuzz/fuzz-proto.c src/core/proto.c src/core/session.c \
-	src/core/buf.c src/core/secret.c
-tests_fuzz_fuzz_proto_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS) -fsanitize=fuzzer,address,undefined
-tests_fuzz_fuzz_proto_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer,address,undefined
-tests_fuzz_fuzz_proto_LDADD = $(GLIB_LIBS) $(CRYPTO_LIBS)
+tests_fuzz_fuzz_proto_SOURCES = tests/fuzz/fuzz-proto.c
+tests_fuzz_fuzz_proto_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_fuzz_proto_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_proto_LDADD = libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS)
 endif
