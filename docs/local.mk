@@ -5,3 +5,4 @@ dist_man_MANS += docs/snpguard-report.1
 EXTRA_DIST += docs/reference-values.md
 dist_man_MANS += docs/snpguard-agent.8
 dist_man_MANS += docs/snpguard-attest.1
+EXTRA_DIST += docs/design-notes.md docs/protocol.md
