@@ -44,6 +44,7 @@ tests_unit_test_cli_measure_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_cli_measure_LDADD = $(TEST_LIBS)
 EXTRA_DIST += tests/data/measure/README tests/data/measure/ovmf_AmdSev_suffix.bin \
 	tests/data/measure/ovmf_OvmfX64_suffix.bin
+EXTRA_DIST += tests/data/measure/svsm_suffix.bin tests/data/measure/svsm_ovmf_suffix.bin
 
 # Simulated secure processor, ID blocks, certificate cache (issue 3).
 check_PROGRAMS += tests/unit/test-sim tests/unit/test-idblock tests/unit/test-certcache \

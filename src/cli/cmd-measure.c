@@ -28,6 +28,9 @@ typedef struct {
     char *guest_features;
     char *ovmf_hash;
     char *output_format;
+    char *svsm;
+    char *vars_size;
+    char *vars_file;
     gboolean dump_vmsa;
     gboolean verbose;
     gboolean explain;
@@ -52,6 +55,9 @@ options_clear(Options *o)
     g_free(o->guest_features);
     g_free(o->ovmf_hash);
     g_free(o->output_format);
+    g_free(o->svsm);
+    g_free(o->vars_size);
+    g_free(o->vars_file);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Options, options_clear)
 
@@ -141,6 +147,7 @@ verbose_mode_name(SnpgMeasureMode mode)
     case SNPG_MEASURE_MODE_SNP: return "SEV_SNP";
     case SNPG_MEASURE_MODE_SEV_ES: return "SEV_ES";
     case SNPG_MEASURE_MODE_SEV: return "SEV";
+    case SNPG_MEASURE_MODE_SNP_SVSM: return "SEV_SNP_SVSM";
     default: return "SEV_SNP";
     }
 }
@@ -171,6 +178,18 @@ print_explain(const SnpgMeasureExplain *ex, gboolean base64)
     printf(_("firmware: %s (%llu bytes at guest address 0x%llx)\n"), ex->firmware,
            (unsigned long long)ex->firmware_size, (unsigned long long)ex->firmware_gpa);
     printf(_("firmware %s: %s\n"), ex->firmware_digest_name, fw_digest);
+    if (ex->has_svsm) {
+        g_autofree char *svsm_digest = snpg_hex_encode(ex->svsm_digest, 48);
+
+        printf(_("OVMF variable store: %llu bytes at guest address 0x%llx (not measured)\n"),
+               (unsigned long long)ex->vars_size, (unsigned long long)ex->vars_gpa);
+        printf(_("SVSM image: %s (%llu bytes at guest address 0x%llx, entry point 0x%08x)\n"),
+               ex->svsm, (unsigned long long)ex->svsm_size, (unsigned long long)ex->svsm_gpa,
+               ex->svsm_entry);
+        printf(_("SVSM image SHA-384: %s\n"), svsm_digest);
+        printf(_("sections: the SVSM image's SEV metadata (the firmware's is not measured); "
+                 "every vCPU starts at the SVSM entry point with sev_features 0x1\n"));
+    }
     if (ex->has_hashes) {
         g_autofree char *k = snpg_hex_encode(ex->hashes.kernel, 32);
         g_autofree char *i = snpg_hex_encode(ex->hashes.initrd, 32);
@@ -204,10 +223,14 @@ print_explain(const SnpgMeasureExplain *ex, gboolean base64)
         case SNPG_MEASURE_STAGE_HASHES_TABLE:
             printf(_("SEV hashes table: %llu bytes\n"), (unsigned long long)st->length);
             break;
+        case SNPG_MEASURE_STAGE_SVSM:
+            printf(_("SVSM image pages: 0x%llx, length 0x%llx\n"),
+                   (unsigned long long)st->gpa, (unsigned long long)st->length);
+            break;
         case SNPG_MEASURE_STAGE_VMSA:
             printf(_("vCPU %u (%s): eip 0x%08x, signature 0x%08llx, VMSA %s %s\n"),
-                   st->vcpu, st->vcpu == 0 ? "BSP" : "AP", st->eip, (unsigned long long)st->rdx,
-                   dlen == 48 ? "SHA-384" : "SHA-256", contents);
+                   st->vcpu, ex->has_svsm ? "SVSM" : st->vcpu == 0 ? "BSP" : "AP", st->eip,
+                   (unsigned long long)st->rdx, dlen == 48 ? "SHA-384" : "SHA-256", contents);
             break;
         default:
             break;
@@ -242,6 +265,19 @@ print_json(const SnpgMeasureExplain *ex, gboolean base64)
     json_builder_set_member_name(b, "precomputed_hash");
     json_builder_add_boolean_value(b, ex->ovmf_hash_given);
     json_builder_end_object(b);
+    if (ex->has_svsm) {
+        json_builder_set_member_name(b, "svsm");
+        json_builder_begin_object(b);
+        snpg_cli_json_add_string(b, "path", ex->svsm);
+        snpg_cli_json_add_int(b, "size", (gint64)ex->svsm_size);
+        snpg_cli_json_add_int(b, "gpa", (gint64)ex->svsm_gpa);
+        snpg_cli_json_add_int(b, "entry", ex->svsm_entry);
+        snpg_cli_json_add_string(b, "digest_algorithm", "SHA-384");
+        snpg_cli_json_add_hex(b, "digest", ex->svsm_digest, 48);
+        snpg_cli_json_add_int(b, "vars_size", (gint64)ex->vars_size);
+        snpg_cli_json_add_int(b, "vars_gpa", (gint64)ex->vars_gpa);
+        json_builder_end_object(b);
+    }
     if (ex->has_hashes) {
         json_builder_set_member_name(b, "sev_hashes");
         json_builder_begin_object(b);
@@ -256,7 +292,7 @@ print_json(const SnpgMeasureExplain *ex, gboolean base64)
     json_builder_begin_array(b);
     for (guint n = 0; n < ex->stages->len; n++) {
         const SnpgMeasureStage *st = &g_array_index(ex->stages, SnpgMeasureStage, n);
-        static const char *const kinds[] = { "firmware", "section", "hashes-table", "vmsa" };
+        static const char *const kinds[] = { "firmware", "section", "hashes-table", "vmsa", "svsm" };
 
         json_builder_begin_object(b);
         snpg_cli_json_add_string(b, "stage", kinds[st->kind]);
@@ -307,7 +343,7 @@ measure(Options *o)
                      !o->mode && !o->ovmf ? "--mode, --ovmf" : !o->mode ? "--mode" : "--ovmf");
     if ((mode = snpg_measure_mode_from_string(o->mode)) < 0)
         return USAGE(_("argument --mode: invalid choice: '%s' (choose from 'sev', 'seves', "
-                       "'snp', 'snp:ovmf-hash')"), o->mode);
+                       "'snp', 'snp:ovmf-hash', 'snp:svsm')"), o->mode);
     if (o->output_format && !g_str_equal(o->output_format, "hex") &&
         !g_str_equal(o->output_format, "base64"))
         return USAGE(_("argument --output-format: invalid choice: '%s' (choose from 'hex', "
@@ -325,6 +361,24 @@ measure(Options *o)
     } else {
         if ((o->initrd || (o->append && *o->append)) && !o->kernel)
             return FAIL(_("--initrd and --append need --kernel."));
+        if (mode == SNPG_MEASURE_MODE_SNP_SVSM) {
+            /* argparse's checks first (exit 2), like the reference. */
+            if (o->vars_size && o->vars_file)
+                return USAGE(_("argument --vars-file: not allowed with argument --vars-size"));
+            if (o->vars_size && !parse_decimal(o->vars_size, SNPG_MEASURE_VARS_SIZE_MAX, &v))
+                return USAGE(_("Invalid --vars-size value '%s' (a decimal number of bytes)."),
+                             o->vars_size);
+            if (o->vars_size)
+                p.vars_size = v;
+            if (!o->vars_file && p.vars_size == 0)
+                return USAGE(_("snp:svsm mode requires --vars-size or --vars-file"));
+            if (!o->svsm)
+                return FAIL(_("snp:svsm mode needs --svsm PATH."));
+            p.svsm = o->svsm;
+            p.vars_file = o->vars_file;
+        } else if (o->svsm || o->vars_size || o->vars_file) {
+            return FAIL(_("--svsm, --vars-size and --vars-file apply to the snp:svsm mode only."));
+        }
         if (mode != SNPG_MEASURE_MODE_SEV && !o->vcpus)
             return USAGE(_("missing --vcpus N in guest mode '%s'"), o->mode);
         if (mode != SNPG_MEASURE_MODE_SEV) {
@@ -338,6 +392,8 @@ measure(Options *o)
         p.vmm = vmm;
         if ((rc = resolve_vcpu_sig(o, mode, vmm, &p.vcpu_sig)) != SNPG_EXIT_OK)
             return rc;
+        if (mode == SNPG_MEASURE_MODE_SNP_SVSM && vmm != SNPG_VMM_QEMU)
+            return FAIL(_("snp:svsm mode supports --vmm-type QEMU only, not '%s'."), o->vmm_type);
         p.guest_features = 0x1;
         if (o->guest_features && !parse_auto_base(o->guest_features, G_MAXUINT64, &v))
             return USAGE(_("Invalid --guest-features value '%s' (a 64-bit number: decimal, "
@@ -383,7 +439,7 @@ run(int argc, char **argv)
     g_auto(Options) o = { 0 };
     const GOptionEntry entries[] = {
         { "mode", 0, 0, G_OPTION_ARG_STRING, &o.mode,
-          N_("Guest mode: snp, seves, sev or snp:ovmf-hash (required)"), N_("MODE") },
+          N_("Guest mode: snp, seves, sev, snp:ovmf-hash or snp:svsm (required)"), N_("MODE") },
         { "vcpus", 0, 0, G_OPTION_ARG_STRING, &o.vcpus, N_("Number of guest vCPUs"), N_("N") },
         { "vcpu-type", 0, 0, G_OPTION_ARG_STRING, &o.vcpu_type,
           N_("QEMU vCPU model (EPYC, EPYC-Rome, EPYC-Milan, EPYC-Genoa, EPYC-Turin, ...)"),
@@ -413,6 +469,13 @@ run(int argc, char **argv)
              "snp:ovmf-hash)"), N_("HASH") },
         { "output-format", 0, 0, G_OPTION_ARG_STRING, &o.output_format,
           N_("Output format: hex (default) or base64"), N_("FORMAT") },
+        { "svsm", 0, 0, G_OPTION_ARG_FILENAME, &o.svsm,
+          N_("Coconut-SVSM image (snp:svsm mode)"), N_("PATH") },
+        { "vars-size", 0, 0, G_OPTION_ARG_STRING, &o.vars_size,
+          N_("Size of the OVMF_VARS file in bytes (snp:svsm mode; conflicts with --vars-file)"),
+          N_("SIZE") },
+        { "vars-file", 0, 0, G_OPTION_ARG_FILENAME, &o.vars_file,
+          N_("OVMF_VARS file (snp:svsm mode; conflicts with --vars-size)"), N_("PATH") },
         { "dump-vmsa", 0, 0, G_OPTION_ARG_NONE, &o.dump_vmsa,
           N_("Write each measured VMSA to vmsaN.bin in the current directory"), NULL },
         { "verbose", 'v', 0, G_OPTION_ARG_NONE, &o.verbose,
@@ -424,7 +487,10 @@ run(int argc, char **argv)
         { NULL }
     };
     g_autoptr(GOptionContext) ctx = snpg_cli_context_new("measure", NULL,
-        _("Compute the expected SEV-SNP (or SEV-ES, SEV) launch measurement."), entries);
+        _("Compute the expected SEV-SNP (or SEV-ES, SEV) launch measurement.\n\n"
+          "snp:svsm mode (AMD SEV-SNP with Coconut-SVSM, QEMU only) also needs --svsm and\n"
+          "either --vars-size or --vars-file; it ignores --guest-features (always 0x1)."),
+        entries);
 
     if (!snpg_cli_parse(ctx, &argc, &argv))
         return SNPG_EXIT_USAGE;

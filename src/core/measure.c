@@ -20,6 +20,7 @@ G_DEFINE_QUARK(snpg-measure-error-quark, snpg_measure_error)
 
 #define PAGE_SIZE SNPG_OVMF_PAGE_SIZE
 #define PAGE_INFO_SIZE 0x70
+#define FOUR_GIB G_GUINT64_CONSTANT(0x100000000)
 
 /* SNP PAGE_INFO page types. */
 enum {
@@ -36,7 +37,7 @@ static const char *const page_type_names[] = {
 };
 
 static const char *const mode_names[SNPG_MEASURE_MODE_LAST] = {
-    "snp", "seves", "sev", "snp:ovmf-hash",
+    "snp", "seves", "sev", "snp:ovmf-hash", "snp:svsm",
 };
 
 const char *
@@ -68,6 +69,7 @@ snpg_measure_explain_free(SnpgMeasureExplain *explain)
     if (!explain)
         return;
     g_free(explain->firmware);
+    g_free(explain->svsm);
     if (explain->stages)
         g_array_unref(explain->stages);
     g_free(explain);
@@ -173,11 +175,21 @@ snapshot(Measure *m, SnpgMeasureStage *stage, gboolean snp)
     return copy && EVP_MD_CTX_copy_ex(copy, m->ctx) && EVP_DigestFinal_ex(copy, stage->digest, &n);
 }
 
+static gboolean
+svsm_size_error(GError **error, const char *path, guint64 size)
+{
+    g_set_error(error, SNPG_MEASURE_ERROR, SNPG_MEASURE_ERROR_FIRMWARE,
+                _("The SVSM image '%s' cannot be used: its size '%llu' is not a nonzero "
+                  "multiple of 4096 bytes up to 64 MiB."), path, (unsigned long long)size);
+    return FALSE;
+}
+
 /* Reads the whole image (the parser needs random access to its tail and
  * the pages are hashed in order), at most SNPG_OVMF_SIZE_MAX + 1 bytes so
- * that the parser can refuse an oversized one without it filling memory. */
+ * that the parser can refuse an oversized one without it filling memory.
+ * svsm: the image is an SVSM image rather than the firmware. */
 static gboolean
-read_firmware(const char *path, GByteArray **ret_data, GError **error)
+read_image(const char *path, gboolean svsm, GByteArray **ret_data, GError **error)
 {
     g_autoptr(GByteArray) data = NULL;
     gsize want = 1024 * 1024;
@@ -187,12 +199,20 @@ read_firmware(const char *path, GByteArray **ret_data, GError **error)
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         err = errno;
-        g_set_error(error, SNPG_MEASURE_ERROR, SNPG_MEASURE_ERROR_IO,
-                    _("Cannot open the firmware '%s': %s."), path, g_strerror(err));
+        if (svsm)
+            g_set_error(error, SNPG_MEASURE_ERROR, SNPG_MEASURE_ERROR_IO,
+                        _("Cannot open the SVSM image '%s': %s."), path, g_strerror(err));
+        else
+            g_set_error(error, SNPG_MEASURE_ERROR, SNPG_MEASURE_ERROR_IO,
+                        _("Cannot open the firmware '%s': %s."), path, g_strerror(err));
         return FALSE;
     }
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-        if (!snpg_ovmf_check_size((guint64)st.st_size, error)) {
+        if (svsm && !snpg_ovmf_check_size((guint64)st.st_size, NULL)) {
+            close(fd);
+            return svsm_size_error(error, path, (guint64)st.st_size);
+        }
+        if (!svsm && !snpg_ovmf_check_size((guint64)st.st_size, error)) {
             close(fd);
             g_prefix_error(error, _("Firmware '%s': "), path);
             return FALSE;
@@ -215,11 +235,19 @@ read_firmware(const char *path, GByteArray **ret_data, GError **error)
             break;
     }
     close(fd);
+    if (err && svsm) {
+        g_set_error(error, SNPG_MEASURE_ERROR, SNPG_MEASURE_ERROR_IO,
+                    _("Cannot read the SVSM image '%s': %s."), path, g_strerror(err));
+        return FALSE;
+    }
     if (err) {
         g_set_error(error, SNPG_MEASURE_ERROR, SNPG_MEASURE_ERROR_IO,
                     _("Cannot read the firmware '%s': %s."), path, g_strerror(err));
         return FALSE;
     }
+    /* Not a regular file: the size is known only now. */
+    if (svsm && !snpg_ovmf_check_size(data->len, NULL))
+        return svsm_size_error(error, path, data->len);
     *ret_data = g_steal_pointer(&data);
     return TRUE;
 }
@@ -243,6 +271,7 @@ static gboolean
 check_params(const SnpgMeasureParams *p, GError **error)
 {
     gboolean snp = p->mode == SNPG_MEASURE_MODE_SNP;
+    gboolean svsm = p->mode == SNPG_MEASURE_MODE_SNP_SVSM;
 
     g_return_val_if_fail(p->mode < SNPG_MEASURE_MODE_LAST, FALSE);
     g_return_val_if_fail(p->vmm < SNPG_VMM_LAST, FALSE);
@@ -250,8 +279,28 @@ check_params(const SnpgMeasureParams *p, GError **error)
 
     if (p->mode == SNPG_MEASURE_MODE_SNP_OVMF_HASH)
         return TRUE;   /* only the firmware matters */
-    if ((snp || p->mode == SNPG_MEASURE_MODE_SEV_ES) && p->vcpus == 0)
+    if ((snp || svsm || p->mode == SNPG_MEASURE_MODE_SEV_ES) && p->vcpus == 0)
         return invalid(error, _("A guest needs at least one vCPU."));
+    if (!svsm && (p->svsm || p->vars_size || p->vars_file))
+        return invalid(error, _("An SVSM image and an OVMF variable store apply to the "
+                                "snp:svsm mode only."));
+    if (svsm) {
+        /* The reference ignores these; measuring without them would
+         * describe some other guest. */
+        if (p->vmm != SNPG_VMM_QEMU)
+            return invalid(error, _("The snp:svsm mode supports the QEMU VMM type only."));
+        if (!p->svsm)
+            return invalid(error, _("The snp:svsm mode needs an SVSM image."));
+        if (p->vars_file && p->vars_size)
+            return invalid(error, _("Give the OVMF variable store as a size or as a file, "
+                                    "not both."));
+        if (!p->vars_file && p->vars_size == 0)
+            return invalid(error, _("The snp:svsm mode needs the size of the OVMF variable "
+                                    "store (nonzero) or the file."));
+        if (p->kernel || p->initrd || (p->append && *p->append))
+            return invalid(error, _("The snp:svsm mode does not measure a kernel, initrd or "
+                                    "command line; they would go unmeasured."));
+    }
     if (p->ovmf_hash && !snp)
         return invalid(error, _("A precomputed firmware hash applies to the snp mode only."));
     if (!p->kernel && (p->initrd || (p->append && *p->append)))
@@ -266,6 +315,8 @@ check_firmware(const SnpgMeasureParams *p, const SnpgOvmfInfo *info, GError **er
 {
     gboolean sev = p->mode == SNPG_MEASURE_MODE_SEV;
 
+    if (p->mode == SNPG_MEASURE_MODE_SNP_SVSM)
+        return TRUE;   /* only its pages are measured; the SVSM image is checked instead */
     if (!sev && !info->has_metadata)
         return firmware_error(error, p->firmware,
                               _("it has no SEV metadata, so QEMU cannot launch an SNP guest with it"));
@@ -383,7 +434,7 @@ vmsa_rdx(const guint8 *page)
 }
 
 static void
-explain_vcpu(Measure *m, guint i, const SnpgOvmfInfo *info, const guint8 *page,
+explain_vcpu(Measure *m, guint i, guint32 eip, const guint8 *page,
              const guint8 *digest, gsize digest_len, gboolean snp)
 {
     SnpgMeasureStage *stage = add_stage(m, SNPG_MEASURE_STAGE_VMSA,
@@ -392,7 +443,7 @@ explain_vcpu(Measure *m, guint i, const SnpgOvmfInfo *info, const guint8 *page,
     if (!stage)
         return;
     stage->vcpu = i;
-    stage->eip = i == 0 ? SNPG_VMSA_BSP_EIP : info->reset_eip;
+    stage->eip = eip;
     stage->rdx = vmsa_rdx(page);
     stage->page_type = snp ? page_type_names[PAGE_TYPE_VMSA] : NULL;
     memcpy(stage->contents_digest, digest, digest_len);
@@ -498,7 +549,8 @@ measure_snp(Measure *m, const SnpgMeasureParams *p, const guint8 *fw, const Snpg
     for (guint i = 0; i < p->vcpus; i++) {
         if (!snp_update(m, PAGE_TYPE_VMSA, SNPG_MEASURE_VMSA_GPA, i == 0 ? bsp_digest : ap_digest))
             return crypto_failed(error);
-        explain_vcpu(m, i, info, i == 0 ? bsp : ap, i == 0 ? bsp_digest : ap_digest, 48, TRUE);
+        explain_vcpu(m, i, i == 0 ? SNPG_VMSA_BSP_EIP : info->reset_eip, i == 0 ? bsp : ap,
+                     i == 0 ? bsp_digest : ap_digest, 48, TRUE);
     }
     explain_vmsa_pages(m, bsp, ap, p->vcpus);
     return TRUE;
@@ -553,12 +605,180 @@ measure_sev(Measure *m, const SnpgMeasureParams *p, const guint8 *fw, const Snpg
         for (guint i = 0; i < p->vcpus; i++) {
             if (!EVP_DigestUpdate(m->ctx, i == 0 ? bsp : ap, SNPG_VMSA_PAGE_SIZE))
                 return crypto_failed(error);
-            explain_vcpu(m, i, info, i == 0 ? bsp : ap, i == 0 ? bsp_digest : ap_digest, 32, FALSE);
+            explain_vcpu(m, i, i == 0 ? SNPG_VMSA_BSP_EIP : info->reset_eip, i == 0 ? bsp : ap,
+                         i == 0 ? bsp_digest : ap_digest, 32, FALSE);
         }
         explain_vmsa_pages(m, bsp, ap, p->vcpus);
     }
     if (!EVP_DigestFinal_ex(m->ctx, m->ld, &n) || n != 32)
         return crypto_failed(error);
+    return TRUE;
+}
+
+/* The size of the variable store file (QEMU maps the whole file). */
+static gboolean
+vars_file_size(const char *path, guint64 *ret_size, GError **error)
+{
+    struct stat st;
+    int fd, err;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        err = errno;
+        if (fd >= 0)
+            close(fd);
+        g_set_error(error, SNPG_MEASURE_ERROR, SNPG_MEASURE_ERROR_IO,
+                    _("Cannot open the OVMF variable store '%s': %s."), path, g_strerror(err));
+        return FALSE;
+    }
+    close(fd);
+    if (!S_ISREG(st.st_mode)) {
+        g_set_error(error, SNPG_MEASURE_ERROR, SNPG_MEASURE_ERROR_IO,
+                    _("The OVMF variable store '%s' is not a regular file."), path);
+        return FALSE;
+    }
+    if (st.st_size == 0) {
+        g_set_error(error, SNPG_MEASURE_ERROR, SNPG_MEASURE_ERROR_INVALID,
+                    _("The OVMF variable store '%s' is empty."), path);
+        return FALSE;
+    }
+    *ret_size = (guint64)st.st_size;
+    return TRUE;
+}
+
+static gboolean
+svsm_error(GError **error, const char *path, const char *why)
+{
+    g_set_error(error, SNPG_MEASURE_ERROR, SNPG_MEASURE_ERROR_FIRMWARE,
+                _("The SVSM image '%s' cannot be used: %s."), path, why);
+    return FALSE;
+}
+
+/* Where the SVSM image goes: below the variable store, which is below the
+ * firmware; and what the image must provide. Each refusal is a layout for
+ * which the reference prints a value (or crashes) but QEMU could not launch
+ * the guest as measured. */
+static gboolean
+check_svsm(const SnpgMeasureParams *p, const SnpgOvmfInfo *fw, const SnpgOvmfInfo *svsm,
+           guint64 vars_size, guint64 *ret_svsm_gpa, GError **error)
+{
+    guint64 total, svsm_gpa;
+
+    if (vars_size % PAGE_SIZE) {
+        g_set_error(error, SNPG_MEASURE_ERROR, SNPG_MEASURE_ERROR_INVALID,
+                    _("The OVMF variable store size '%llu' is not a multiple of 4096 bytes, "
+                      "so the SVSM image would not start on a page."),
+                    (unsigned long long)vars_size);
+        return FALSE;
+    }
+    /* Images are at most 64 MiB each (checked) and vars_size is capped
+     * first, so the sum cannot wrap. */
+    total = vars_size <= SNPG_MEASURE_VARS_SIZE_MAX ? fw->size + vars_size + svsm->size : 0;
+    if (vars_size > SNPG_MEASURE_VARS_SIZE_MAX || total > FOUR_GIB) {
+        g_set_error(error, SNPG_MEASURE_ERROR, SNPG_MEASURE_ERROR_INVALID,
+                    _("The firmware, the OVMF variable store of '%llu' bytes and the SVSM "
+                      "image do not fit below 4 GiB."), (unsigned long long)vars_size);
+        return FALSE;
+    }
+    svsm_gpa = fw->gpa - vars_size - svsm->size;
+    if (!svsm->has_svsm_info)
+        return svsm_error(error, p->svsm, _("it has no SVSM_INFO entry in its footer table, "
+                                            "so its entry point is unknown"));
+    if (svsm->svsm_entry_offset >= svsm->size) {
+        g_set_error(error, SNPG_MEASURE_ERROR, SNPG_MEASURE_ERROR_FIRMWARE,
+                    _("The SVSM image '%s' cannot be used: its entry point offset '0x%x' lies "
+                      "outside the image."), p->svsm, svsm->svsm_entry_offset);
+        return FALSE;
+    }
+    if (!svsm->has_metadata)
+        return svsm_error(error, p->svsm, _("it has no SEV metadata, so QEMU cannot launch "
+                                            "it as an SNP guest"));
+    /* The pages from svsm_gpa up are measured already; QEMU cannot add
+     * them a second time. */
+    for (guint i = 0; i < svsm->n_sections; i++) {
+        const SnpgOvmfSection *sec = &svsm->sections[i];
+
+        if ((guint64)sec->gpa + sec->size > svsm_gpa) {
+            g_set_error(error, SNPG_MEASURE_ERROR, SNPG_MEASURE_ERROR_FIRMWARE,
+                        _("The SVSM image '%s' cannot be used: its SEV metadata section %s at "
+                          "'0x%x' of length '0x%x' overlaps the SVSM image, the OVMF variable "
+                          "store or the firmware, which start at '0x%llx'."),
+                        p->svsm, snpg_ovmf_section_type_to_string(sec->type), sec->gpa,
+                        sec->size, (unsigned long long)svsm_gpa);
+            return FALSE;
+        }
+    }
+    *ret_svsm_gpa = svsm_gpa;
+    return TRUE;
+}
+
+/* snp:svsm: firmware pages, SVSM pages, the SVSM image's sections (QEMU
+ * rules, no kernel hashes), then the same VMSA for every vCPU. */
+static gboolean
+measure_svsm(Measure *m, const SnpgMeasureParams *p, const guint8 *fw, const SnpgOvmfInfo *info,
+             const guint8 *svsm, const SnpgOvmfInfo *svsm_info, guint64 svsm_gpa, GError **error)
+{
+    g_autofree guint8 *page = g_malloc(SNPG_VMSA_PAGE_SIZE);
+    guint64 entry = svsm_gpa + svsm_info->svsm_entry_offset;
+    guint8 digest[48];
+    SnpgMeasureStage *stage;
+
+    m->md = EVP_MD_fetch(NULL, "SHA384", NULL);
+    m->ctx = EVP_MD_CTX_new();
+    if (!m->md || !m->ctx)
+        return crypto_failed(error);
+
+    stage = add_stage(m, SNPG_MEASURE_STAGE_FIRMWARE, info->gpa, info->size);
+    if (!snp_update_normal(m, info->gpa, fw, info->size))
+        return crypto_failed(error);
+    if (stage) {
+        stage->page_type = page_type_names[PAGE_TYPE_NORMAL];
+        snapshot(m, stage, TRUE);
+    }
+    stage = add_stage(m, SNPG_MEASURE_STAGE_SVSM, svsm_gpa, svsm_info->size);
+    if (!snp_update_normal(m, svsm_gpa, svsm, svsm_info->size))
+        return crypto_failed(error);
+    if (stage) {
+        stage->page_type = page_type_names[PAGE_TYPE_NORMAL];
+        snapshot(m, stage, TRUE);
+    }
+
+    for (guint i = 0; i < svsm_info->n_sections; i++)
+        if (!snp_section(m, p, &svsm_info->sections[i], NULL))
+            return crypto_failed(error);
+
+    snpg_vmsa_build_svsm(page, entry, p->vcpu_sig);
+    if (!sha384(m, page, SNPG_VMSA_PAGE_SIZE, digest))
+        return crypto_failed(error);
+    for (guint i = 0; i < p->vcpus; i++) {
+        if (!snp_update(m, PAGE_TYPE_VMSA, SNPG_MEASURE_VMSA_GPA, digest))
+            return crypto_failed(error);
+        explain_vcpu(m, i, (guint32)entry, page, digest, 48, TRUE);
+    }
+    explain_vmsa_pages(m, page, page, p->vcpus);
+    return TRUE;
+}
+
+/* Reads, parses and places the SVSM image of snp:svsm. */
+static gboolean
+load_svsm(const SnpgMeasureParams *p, const SnpgOvmfInfo *fw_info, GByteArray **ret_data,
+          SnpgOvmfInfo *ret_info, guint64 *ret_vars_size, guint64 *ret_gpa, GError **error)
+{
+    g_autoptr(GByteArray) data = NULL;
+    guint64 vars_size = p->vars_size;
+
+    if (p->vars_file && !vars_file_size(p->vars_file, &vars_size, error))
+        return FALSE;
+    if (!read_image(p->svsm, TRUE, &data, error))
+        return FALSE;
+    if (!snpg_ovmf_parse(data->data, data->len, ret_info, error)) {
+        g_prefix_error(error, _("SVSM image '%s': "), p->svsm);
+        return FALSE;
+    }
+    if (!check_svsm(p, fw_info, ret_info, vars_size, ret_gpa, error))
+        return FALSE;
+    *ret_vars_size = vars_size;
+    *ret_data = g_steal_pointer(&data);
     return TRUE;
 }
 
@@ -569,11 +789,15 @@ snpg_measure(const SnpgMeasureParams *params, guint8 *ret_digest,
     g_autoptr(SnpgMeasureExplain) explain = NULL;
     g_autofree SnpgOvmfInfo *info = g_new0(SnpgOvmfInfo, 1);
     g_autoptr(GByteArray) fw_data = NULL;
+    g_autoptr(GByteArray) svsm_data = NULL;
+    g_autofree SnpgOvmfInfo *svsm_info = NULL;
+    guint64 vars_size = 0, svsm_gpa = 0;
     const guint8 *fw;
     g_auto(Measure) m = { 0 };
     SnpgSevHashesJob *job = NULL;
+    gboolean svsm = params->mode == SNPG_MEASURE_MODE_SNP_SVSM;
     gboolean snp = params->mode == SNPG_MEASURE_MODE_SNP ||
-                   params->mode == SNPG_MEASURE_MODE_SNP_OVMF_HASH;
+                   params->mode == SNPG_MEASURE_MODE_SNP_OVMF_HASH || svsm;
     gsize fw_len = 0;
     gboolean ok;
 
@@ -581,7 +805,7 @@ snpg_measure(const SnpgMeasureParams *params, guint8 *ret_digest,
 
     if (!check_params(params, error))
         return FALSE;
-    if (!read_firmware(params->firmware, &fw_data, error))
+    if (!read_image(params->firmware, FALSE, &fw_data, error))
         return FALSE;
     fw = fw_data->data;
     fw_len = fw_data->len;
@@ -591,6 +815,11 @@ snpg_measure(const SnpgMeasureParams *params, guint8 *ret_digest,
     }
     if (!check_firmware(params, info, error))
         return FALSE;
+    if (svsm) {
+        svsm_info = g_new0(SnpgOvmfInfo, 1);
+        if (!load_svsm(params, info, &svsm_data, svsm_info, &vars_size, &svsm_gpa, error))
+            return FALSE;
+    }
 
     if (ret_explain) {
         explain = g_new0(SnpgMeasureExplain, 1);
@@ -605,6 +834,19 @@ snpg_measure(const SnpgMeasureParams *params, guint8 *ret_digest,
         if (!EVP_Digest(fw, fw_len, explain->firmware_digest, NULL,
                         snp ? EVP_sha384() : EVP_sha256(), NULL))
             return crypto_failed(error);
+        if (svsm) {
+            explain->has_svsm = TRUE;
+            explain->svsm = g_strdup(params->svsm);
+            explain->svsm_size = svsm_info->size;
+            explain->svsm_gpa = svsm_gpa;
+            explain->svsm_entry = (guint32)(svsm_gpa + svsm_info->svsm_entry_offset);
+            explain->svsm_info = *svsm_info;
+            explain->vars_size = vars_size;
+            explain->vars_gpa = svsm_gpa + svsm_info->size;
+            if (!EVP_Digest(svsm_data->data, svsm_data->len, explain->svsm_digest, NULL,
+                            EVP_sha384(), NULL))
+                return crypto_failed(error);
+        }
         m.explain = explain;
     }
 
@@ -613,7 +855,9 @@ snpg_measure(const SnpgMeasureParams *params, guint8 *ret_digest,
         if (!job)
             return FALSE;
     }
-    if (snp)
+    if (svsm)
+        ok = measure_svsm(&m, params, fw, info, svsm_data->data, svsm_info, svsm_gpa, error);
+    else if (snp)
         ok = measure_snp(&m, params, fw, info, &job, error);
     else
         ok = measure_sev(&m, params, fw, info, &job, error);

@@ -26,10 +26,11 @@ typedef enum {
     SNPG_MEASURE_MODE_SEV_ES,
     SNPG_MEASURE_MODE_SEV,
     SNPG_MEASURE_MODE_SNP_OVMF_HASH,   /* the firmware pages' digest alone */
+    SNPG_MEASURE_MODE_SNP_SVSM,        /* SNP with a Coconut-SVSM image below OVMF */
     SNPG_MEASURE_MODE_LAST
 } SnpgMeasureMode;
 
-/* "snp", "seves", "sev", "snp:ovmf-hash"; from_string returns -1 if unknown. */
+/* "snp", "seves", "sev", "snp:ovmf-hash", "snp:svsm"; from_string returns -1 if unknown. */
 const char *snpg_measure_mode_to_string(SnpgMeasureMode mode);
 int snpg_measure_mode_from_string(const char *name);
 
@@ -51,13 +52,23 @@ typedef struct {
     const char *initrd;
     const char *append;
     const guint8 *ovmf_hash;     /* NULL, or 48 bytes replacing the firmware pages (snp) */
+    /* snp:svsm only (QEMU, no kernel): the SVSM image, mapped right below the
+     * OVMF variable store, which lies right below the firmware. Its size is
+     * vars_size, or that of the file vars_file (exactly one of them). */
+    const char *svsm;
+    guint64 vars_size;
+    const char *vars_file;
 } SnpgMeasureParams;
+
+/* Upper bound of the variable store size (the whole layout lies below 4 GiB). */
+#define SNPG_MEASURE_VARS_SIZE_MAX G_GUINT64_CONSTANT(0x100000000)
 
 typedef enum {
     SNPG_MEASURE_STAGE_FIRMWARE,      /* firmware pages (or the precomputed hash) */
     SNPG_MEASURE_STAGE_SECTION,       /* an SEV metadata section */
     SNPG_MEASURE_STAGE_HASHES_TABLE,  /* sev/seves: the table appended to the digest */
     SNPG_MEASURE_STAGE_VMSA,          /* one vCPU */
+    SNPG_MEASURE_STAGE_SVSM,          /* snp:svsm: the SVSM image's pages */
 } SnpgMeasureStageKind;
 
 typedef struct {
@@ -67,7 +78,7 @@ typedef struct {
     guint64 length;
     const char *page_type;     /* how SNP measured it: "NORMAL", "ZERO", ...; NULL otherwise */
     gboolean skipped;          /* SECTION not measured here (ec2 CPUID: measured later) */
-    guint vcpu;                /* VMSA: index, 0 = BSP */
+    guint vcpu;                /* VMSA: index, 0 = BSP (snp:svsm: all alike) */
     guint32 eip;               /* VMSA: start address */
     guint64 rdx;               /* VMSA: the signature value loaded into rdx */
     gsize contents_digest_len; /* 0, or the digest of the page contents below */
@@ -93,6 +104,17 @@ typedef struct {
     guint8 bsp_vmsa[SNPG_VMSA_PAGE_SIZE];
     gboolean has_ap_vmsa;
     guint8 ap_vmsa[SNPG_VMSA_PAGE_SIZE];   /* shared by every AP */
+    /* snp:svsm: the SVSM image (its SEV metadata sections are the ones
+     * measured) and the variable store between it and the firmware. */
+    gboolean has_svsm;
+    char *svsm;
+    guint64 svsm_size;
+    guint64 svsm_gpa;
+    guint8 svsm_digest[SNPG_MEASURE_SNP_DIGEST_SIZE];   /* SHA-384 of the file */
+    guint32 svsm_entry;                  /* guest address every vCPU starts at */
+    SnpgOvmfInfo svsm_info;
+    guint64 vars_size;
+    guint64 vars_gpa;
     gsize digest_len;
     guint8 digest[SNPG_MEASURE_DIGEST_MAX];
 } SnpgMeasureExplain;

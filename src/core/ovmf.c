@@ -30,6 +30,9 @@ static const guint8 hashes_table_guid[16] = {   /* 7255371f-3a3b-4b04-927b-1da6e
 static const guint8 metadata_guid[16] = {   /* dc886566-984a-4798-a75e-5585a7bf67cc */
     0x66, 0x65, 0x88, 0xdc, 0x4a, 0x98, 0x98, 0x47,
     0xa7, 0x5e, 0x55, 0x85, 0xa7, 0xbf, 0x67, 0xcc };
+static const guint8 svsm_info_guid[16] = {   /* a789a612-0597-4c4b-a49f-cbb1fe9d1ddd */
+    0x12, 0xa6, 0x89, 0xa7, 0x97, 0x05, 0x4b, 0x4c,
+    0xa4, 0x9f, 0xcb, 0xb1, 0xfe, 0x9d, 0x1d, 0xdd };
 
 const char *
 snpg_ovmf_section_type_to_string(guint32 type)
@@ -94,6 +97,12 @@ take_entry(SnpgBuf *data, const guint8 guid[16], SnpgOvmfInfo *info,
             snpg_buf_get_u32le(data, &info->hashes_table_size) < 0)
             return table_error(error, _("the SEV hashes table entry is too short"));
         info->has_hashes_table = TRUE;
+    } else if (memcmp(guid, svsm_info_guid, 16) == 0) {
+        if (info->has_svsm_info)
+            return table_error(error, _("the SVSM information entry appears twice"));
+        if (snpg_buf_get_u32le(data, &info->svsm_entry_offset) < 0)
+            return table_error(error, _("the SVSM information entry is too short"));
+        info->has_svsm_info = TRUE;
     } else if (memcmp(guid, metadata_guid, 16) == 0) {
         if (*have_metadata_entry)
             return table_error(error, _("the SEV metadata entry appears twice"));

@@ -47,6 +47,8 @@ typedef struct {
     gboolean has_hashes_table;  /* SEV_HASH_TABLE_RV entry */
     guint32 hashes_table_gpa;
     guint32 hashes_table_size;
+    gboolean has_svsm_info;     /* SVSM_INFO entry (Coconut-SVSM images) */
+    guint32 svsm_entry_offset;  /* the SVSM's entry point, from the image start */
     gboolean has_metadata;      /* OVMF_SEV_METADATA entry and a valid ASEV header */
     guint n_sections;
     SnpgOvmfSection sections[SNPG_OVMF_SECTIONS_MAX];

@@ -104,6 +104,37 @@ snpg_vmsa_build(guint8 *page, SnpgVmmType vmm, guint32 eip, guint64 sev_features
     snpg_put_u16le(page + OFF_X87_FCW, x87_fcw);
 }
 
+void
+snpg_vmsa_build_svsm(guint8 *page, guint64 eip, guint32 vcpu_sig)
+{
+    memset(page, 0, SNPG_VMSA_PAGE_SIZE);
+    /* Flat 32-bit code (0xc9b) and data (0xc93) segments. */
+    put_segment(page, OFF_ES, 0x10, 0xc93, 0xffffffff, 0);
+    put_segment(page, OFF_CS, 0x08, 0xc9b, 0xffffffff, 0);
+    put_segment(page, OFF_SS, 0x10, 0xc93, 0xffffffff, 0);
+    put_segment(page, OFF_DS, 0x10, 0xc93, 0xffffffff, 0);
+    put_segment(page, OFF_FS, 0x10, 0xc93, 0xffffffff, 0);
+    put_segment(page, OFF_GS, 0, 0x93, 0xffff, 0);
+    put_segment(page, OFF_GDTR, 0, 0, 0xffff, 0);
+    put_segment(page, OFF_LDTR, 0, 0x82, 0xffff, 0);
+    put_segment(page, OFF_IDTR, 0, 0, 0xffff, 0);
+    put_segment(page, OFF_TR, 0, 0x8b, 0xffff, 0);
+    snpg_put_u64le(page + OFF_EFER, 0x1000);
+    snpg_put_u64le(page + OFF_CR4, 0x40);
+    snpg_put_u64le(page + OFF_CR0, 0x11);   /* protection enabled */
+    snpg_put_u64le(page + OFF_DR7, 0x400);
+    snpg_put_u64le(page + OFF_DR6, 0xffff0ff0);
+    snpg_put_u64le(page + OFF_RFLAGS, 0x2);
+    snpg_put_u64le(page + OFF_RIP, eip);
+    snpg_put_u64le(page + OFF_G_PAT, G_GUINT64_CONSTANT(0x0007040600070406));
+    snpg_put_u64le(page + OFF_RDX, vcpu_sig);
+    snpg_put_u64le(page + OFF_SEV_FEATURES, 0x1);
+    snpg_put_u64le(page + OFF_XCR0, 0x1);
+    snpg_put_u32le(page + OFF_MXCSR, 0x1f80);
+    /* x87_fcw stays 0: the reference means to set 0x37f but misspells the
+     * field, and the measurements taken on hardware match its value. */
+}
+
 gboolean
 snpg_vmsa_cpu_sig(guint64 family, guint64 model, guint64 stepping, guint32 *ret_sig, GError **error)
 {

@@ -33,6 +33,13 @@ int snpg_vmm_type_from_string(const char *name);
 void snpg_vmsa_build(guint8 *page, SnpgVmmType vmm, guint32 eip, guint64 sev_features,
                      guint32 vcpu_sig);
 
+/* Fills page with the VMSA QEMU (Coconut-SVSM's) gives every vCPU of an
+ * SVSM guest: 32-bit protected mode at eip (the SVSM entry point; rip holds
+ * all of it), cr0 0x11, sev_features 0x1 and x87_fcw 0 whatever the guest
+ * asks, rdx = vcpu_sig. The values are sev-snp-measure's, which were checked
+ * against launches on hardware. */
+void snpg_vmsa_build_svsm(guint8 *page, guint64 eip, guint32 vcpu_sig);
+
 /* CPUID(1).EAX from family/model/stepping; fails if a value does not fit
  * (family <= 0x10e, model <= 0xff, stepping <= 0xf). */
 gboolean snpg_vmsa_cpu_sig(guint64 family, guint64 model, guint64 stepping, guint32 *ret_sig,

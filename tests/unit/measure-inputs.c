@@ -15,6 +15,8 @@ static const guint8 hashes_guid[16] = {
     0x1f, 0x37, 0x55, 0x72, 0x3b, 0x3a, 0x04, 0x4b, 0x92, 0x7b, 0x1d, 0xa6, 0xef, 0xa8, 0xd4, 0x54 };
 static const guint8 metadata_guid[16] = {
     0x66, 0x65, 0x88, 0xdc, 0x4a, 0x98, 0x98, 0x47, 0xa7, 0x5e, 0x55, 0x85, 0xa7, 0xbf, 0x67, 0xcc };
+static const guint8 svsm_info_guid[16] = {
+    0x12, 0xa6, 0x89, 0xa7, 0x97, 0x05, 0x4b, 0x4c, 0xa4, 0x9f, 0xcb, 0xb1, 0xfe, 0x9d, 0x1d, 0xdd };
 
 /* Layout differs from edk2's on purpose (other addresses, an SVSM_CAA range,
  * kernel hashes in the middle, another AP reset address) so that a parser
@@ -41,6 +43,32 @@ const SnpgSynthSpec *
 snpg_synth_default(void)
 {
     return &default_spec;
+}
+
+/* Low addresses like Coconut's, but unlike its image: kernel hashes (the
+ * svsm mode measures them as zero pages) and SVSM_CAA between the others. */
+static const SnpgSynthSection svsm_sections[] = {
+    { 0x00010000, 0x3000, 1 },    /* SNP_SEC_MEM */
+    { 0x00013000, 0x1000, 2 },    /* SNP_SECRETS */
+    { 0x00020000, 0x1000, 0x10 }, /* SNP_KERNEL_HASHES */
+    { 0x00014000, 0x1000, 3 },    /* CPUID */
+    { 0x00015000, 0x2000, 4 },    /* SVSM_CAA */
+};
+
+static const SnpgSynthSpec svsm_spec = {
+    .size = 8 * 4096,
+    .reset_eip = 0x0000b004,      /* ignored by the svsm mode */
+    .no_hashes_table = TRUE,
+    .svsm_info = TRUE,
+    .svsm_entry_offset = 0x3010,
+    .n_sections = G_N_ELEMENTS(svsm_sections),
+    .sections = svsm_sections,
+};
+
+const SnpgSynthSpec *
+snpg_synth_svsm(void)
+{
+    return &svsm_spec;
 }
 
 static void
@@ -106,6 +134,10 @@ snpg_synth_build(const SnpgSynthSpec *spec)
         snpg_put_u32le(d, 4096);
         put_entry(img, &end, metadata_guid, d, 4);
     }
+    if (spec->svsm_info) {
+        snpg_put_u32le(d, spec->svsm_entry_offset);
+        put_entry(img, &end, svsm_info_guid, d, 4);
+    }
     memcpy(img + footer_end - 16, footer_guid, 16);
     snpg_put_u16le(img + footer_end - 18, (guint16)(footer_end - end));
     return out;
@@ -146,6 +178,12 @@ snpg_measure_inputs_write(const char *dir)
     g_autoptr(GByteArray) amd = snpg_image_from_tail(amd_tail, 31);
     g_autoptr(GByteArray) x64 = snpg_image_from_tail(x64_tail, 31);
     g_autoptr(GByteArray) synth = snpg_synth_build(&default_spec);
+    g_autofree char *svsm_tail = snpg_test_data("measure", "svsm_suffix.bin", NULL);
+    g_autofree char *svsm_ovmf_tail = snpg_test_data("measure", "svsm_ovmf_suffix.bin", NULL);
+    g_autoptr(GByteArray) svsm = snpg_image_from_tail(svsm_tail, 15);
+    g_autoptr(GByteArray) svsm_ovmf = snpg_image_from_tail(svsm_ovmf_tail, 23);
+    g_autoptr(GByteArray) svsm_synth = snpg_synth_build(&svsm_spec);
+    g_autofree guint8 *vars = g_malloc0(SNPG_SYNTH_VARS_SIZE);
     /* Sizes that are not chunk multiples; the initrd spans several reads. */
     gsize klen = 300001, ilen = 1536 * 1024 + 3;
     g_autofree guint8 *kernel = g_malloc(klen);
@@ -160,4 +198,8 @@ snpg_measure_inputs_write(const char *dir)
     write_bytes(dir, "synth.bin", synth->data, synth->len);
     write_bytes(dir, "kernel.bin", kernel, klen);
     write_bytes(dir, "initrd.bin", initrd, ilen);
+    write_bytes(dir, "svsm.bin", svsm->data, svsm->len);
+    write_bytes(dir, "svsm-ovmf.bin", svsm_ovmf->data, svsm_ovmf->len);
+    write_bytes(dir, "svsm-synth.bin", svsm_synth->data, svsm_synth->len);
+    write_bytes(dir, "vars.bin", vars, SNPG_SYNTH_VARS_SIZE);
 }

@@ -19,6 +19,8 @@ typedef struct {
     guint32 hashes_table_gpa, hashes_table_size;
     gboolean no_metadata;
     guint32 metadata_version;      /* 0: 1 */
+    gboolean svsm_info;            /* add an SVSM_INFO entry (before the metadata entry) */
+    guint32 svsm_entry_offset;
     guint n_sections;
     const SnpgSynthSection *sections;
 } SnpgSynthSpec;
@@ -32,11 +34,18 @@ typedef struct {
 
 /* The standard synthetic spec used by the oracle cases ("synth.bin"). */
 const SnpgSynthSpec *snpg_synth_default(void);
+/* A synthetic SVSM image ("svsm-synth.bin"): entry point 0x3010 into the
+ * image, an SVSM_CAA and a kernel hashes section. */
+const SnpgSynthSpec *snpg_synth_svsm(void);
+/* Bytes of the variable store file "vars.bin". */
+#define SNPG_SYNTH_VARS_SIZE (33 * 4096)
 GByteArray *snpg_synth_build(const SnpgSynthSpec *spec);
 
 /* filler_pages pages of a fixed pattern followed by the 4 KiB tail. */
 GByteArray *snpg_image_from_tail(const char *tail_path, guint filler_pages);
 
-/* Writes amd.bin, x64.bin, synth.bin, kernel.bin, initrd.bin into dir
+/* Writes amd.bin, x64.bin, synth.bin, kernel.bin, initrd.bin, and for
+ * snp:svsm svsm.bin, svsm-ovmf.bin (from the Coconut fixture tails),
+ * svsm-synth.bin and vars.bin into dir
  * (and, with SNPG_MEASURE_WRITE_INPUTS set, also into that directory). */
 void snpg_measure_inputs_write(const char *dir);

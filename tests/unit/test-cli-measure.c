@@ -53,6 +53,31 @@ static const Oracle oracles[] = {
     /* sev-snp-measure.py --mode sev --ovmf amd.bin -v */
     { "sev-verbose", { "--mode", "sev", "--ovmf", "amd.bin", "-v", NULL },
       "Calculated SEV guest measurement: 4219b3b228e1cf892a2d3cea15073fcb29d2268d96add744ccc0fdde34b213f6\n" },
+    /* sev-snp-measure.py --mode snp:svsm --vcpus 2 --vcpu-type EPYC-v4 --ovmf svsm-ovmf.bin --svsm svsm.bin --vars-size 540672 */
+    { "svsm-hex", { "--mode", "snp:svsm", "--vcpus", "2", "--vcpu-type", "EPYC-v4", "--ovmf", "svsm-ovmf.bin",
+      "--svsm", "svsm.bin", "--vars-size", "540672", NULL },
+      "8147e1ba28efe7717f5b7f36c34ad03a37c4a88ab437c5d964d035772c3765826a83e5da6972ba90ae1ad3cb55f2538c\n" },
+    /* sev-snp-measure.py --mode snp:svsm --vcpus 2 --vcpu-type EPYC-v4 --ovmf svsm-ovmf.bin --svsm svsm.bin --vars-size 540672 --output-format base64 */
+    { "svsm-base64", { "--mode", "snp:svsm", "--vcpus", "2", "--vcpu-type", "EPYC-v4", "--ovmf", "svsm-ovmf.bin",
+      "--svsm", "svsm.bin", "--vars-size", "540672", "--output-format", "base64", NULL },
+      "gUfhuijv53F/W382w0rQOjfEqIq0N8XZZNA1dyw3ZYJqg+XaaXK6kK4a08tV8lOM\n" },
+    /* sev-snp-measure.py --mode snp:svsm --vcpus 2 --vcpu-type EPYC-v4 --ovmf svsm-ovmf.bin --svsm svsm.bin --vars-size 540672 -v */
+    { "svsm-verbose", { "--mode", "snp:svsm", "--vcpus", "2", "--vcpu-type", "EPYC-v4", "--ovmf", "svsm-ovmf.bin",
+      "--svsm", "svsm.bin", "--vars-size", "540672", "-v", NULL },
+      "Calculated SEV_SNP_SVSM guest measurement: 8147e1ba28efe7717f5b7f36c34ad03a37c4a88ab437c5d964d035772c3765826a83e5da6972ba90ae1ad3cb55f2538c\n" },
+    /* sev-snp-measure.py --mode snp:svsm --vcpus 2 --vcpu-type EPYC-v4 --ovmf svsm-ovmf.bin --svsm svsm.bin --vars-file vars.bin */
+    { "svsm-vars-file", { "--mode", "snp:svsm", "--vcpus", "2", "--vcpu-type", "EPYC-v4", "--ovmf", "svsm-ovmf.bin",
+      "--svsm", "svsm.bin", "--vars-file", "vars.bin", NULL },
+      "a815aceb876f286eac76bff46133909536c1967e59e7efc39b99cbcd7165dfaad489937b2633428a8f7774e008e02862\n" },
+    /* sev-snp-measure.py --mode snp:svsm --vcpus 2 --vcpu-family 25 --vcpu-model 17 --vcpu-stepping 0 --ovmf svsm-ovmf.bin --svsm svsm.bin --vars-size 540672 */
+    { "svsm-family", { "--mode", "snp:svsm", "--vcpus", "2", "--vcpu-family", "25", "--vcpu-model", "17",
+      "--vcpu-stepping", "0", "--ovmf", "svsm-ovmf.bin", "--svsm", "svsm.bin", "--vars-size", "540672", NULL },
+      "27812f8ac755c7c6c2403669c405d5f4188a15aaecf734d4ab410e724118c4af08532c3d6a5600828924aeb32c71735e\n" },
+    /* sev-snp-measure.py --mode snp:svsm --vcpus 3 --vcpu-type EPYC-Milan --ovmf svsm-ovmf.bin --svsm svsm-synth.bin --vars-file vars.bin -v --output-format base64 */
+    { "svsm-synth-verbose-base64", { "--mode", "snp:svsm", "--vcpus", "3", "--vcpu-type", "EPYC-Milan",
+      "--ovmf", "svsm-ovmf.bin", "--svsm", "svsm-synth.bin", "--vars-file", "vars.bin", "-v",
+      "--output-format", "base64", NULL },
+      "Calculated SEV_SNP_SVSM guest measurement: 6ckmArydB0EONeVRpT03vc2VJ5tyRmBUWBS/yM51mM9Ar+6nQm1/xoss8ZRn5qiR\n" },
     /* sev-snp-measure.py --mode snp:ovmf-hash --ovmf amd.bin --output-format base64 -v
      * (this mode ignores every other option and prints hex) */
     { "ovmf-hash-mode", { "--mode", "snp:ovmf-hash", "--ovmf", "amd.bin", "--output-format", "base64", "-v", NULL },
@@ -147,6 +172,32 @@ test_dump_vmsa(void)
     }
 }
 
+/* snp:svsm: one identical page per vCPU, as the reference writes them:
+ *   sev-snp-measure.py --mode snp:svsm --vcpus 3 --vcpu-type EPYC-Milan --ovmf svsm-ovmf.bin
+ *     --svsm svsm-synth.bin --vars-file vars.bin --dump-vmsa; sha256sum vmsa*.bin */
+static void
+test_dump_vmsa_svsm(void)
+{
+    g_autofree char *dir = snpg_test_tmpdir();
+    g_autofree char *fw = g_build_filename(inputs, "svsm-ovmf.bin", NULL);
+    g_autofree char *svsm = g_build_filename(inputs, "svsm-synth.bin", NULL);
+    g_autofree char *vars = g_build_filename(inputs, "vars.bin", NULL);
+    g_autofree char *fourth = g_build_filename(dir, "vmsa3.bin", NULL);
+    g_auto(SnpgRun) run = { 0 };
+    static const char *const pages[] = {
+        "2bd8b9f58b6452d024e78f4cd48d67aeb6c33b30cb3b3a3f5658e3207d834442",
+        "2bd8b9f58b6452d024e78f4cd48d67aeb6c33b30cb3b3a3f5658e3207d834442",
+        "2bd8b9f58b6452d024e78f4cd48d67aeb6c33b30cb3b3a3f5658e3207d834442",
+    };
+
+    snpg_run(&run, dir, "measure", "--mode", "snp:svsm", "--vcpus", "3", "--vcpu-type", "EPYC-Milan",
+             "--ovmf", fw, "--svsm", svsm, "--vars-file", vars, "--dump-vmsa", NULL);
+    g_assert_cmpint(run.exit_code, ==, 0);
+    g_assert_cmpstr(run.out, ==, "e9c92602bc9d07410e35e551a53d37bdcd95279b724660545814bfc8ce7598cf40afeea7426d7fc68b2cf19467e6a891\n");
+    g_assert_false(g_file_test(fourth, G_FILE_TEST_EXISTS));
+    assert_vmsa_files(dir, pages, G_N_ELEMENTS(pages));
+}
+
 static void
 test_explain(void)
 {
@@ -164,6 +215,78 @@ test_explain(void)
     g_assert_nonnull(strstr(run.out, "section SNP_SEC_MEM: 0x811000, length 0xf000, measured as ZERO"));
     g_assert_nonnull(strstr(run.out, "vCPU 0 (BSP): eip 0xfffffff0, signature 0x00a00f11"));
     g_assert_nonnull(strstr(run.out, "vCPU 3 (AP): eip 0x0080b004, signature 0x00a00f11"));
+}
+
+/* The SVSM stages: layout, the SVSM image's sections, one start address. */
+static void
+test_explain_svsm(void)
+{
+    g_auto(SnpgRun) run = { 0 };
+
+    /* svsm-synth.bin: 32768 bytes, SVSM_INFO 0x3010; vars.bin 135168 bytes;
+     * svsm-ovmf.bin 98304 bytes at 0xfffe8000. */
+    snpg_run(&run, inputs, "measure", "--mode", "snp:svsm", "--vcpus", "3", "--vcpu-type", "EPYC-Milan",
+             "--ovmf", "svsm-ovmf.bin", "--svsm", "svsm-synth.bin", "--vars-file", "vars.bin",
+             "--explain", NULL);
+    g_assert_cmpstr(run.err, ==, "");
+    g_assert_cmpint(run.exit_code, ==, 0);
+    g_assert_true(g_str_has_suffix(run.out, "measurement: e9c92602bc9d07410e35e551a53d37bdcd95279b724660545814bfc8ce7598cf40afeea7426d7fc68b2cf19467e6a891\n"));
+    g_assert_nonnull(strstr(run.out, "mode: snp:svsm\n"));
+    g_assert_nonnull(strstr(run.out, "firmware: svsm-ovmf.bin (98304 bytes at guest address 0xfffe8000)"));
+    g_assert_nonnull(strstr(run.out, "OVMF variable store: 135168 bytes at guest address 0xfffc7000"));
+    g_assert_nonnull(strstr(run.out, "SVSM image: svsm-synth.bin (32768 bytes at guest address 0xfffbf000, entry point 0xfffc2010)"));
+    g_assert_nonnull(strstr(run.out, "SVSM image pages: 0xfffbf000, length 0x8000\n"));
+    g_assert_nonnull(strstr(run.out, "section SNP_KERNEL_HASHES: 0x20000, length 0x1000, measured as ZERO"));
+    g_assert_nonnull(strstr(run.out, "section SVSM_CAA: 0x15000, length 0x2000, measured as ZERO"));
+    g_assert_nonnull(strstr(run.out, "vCPU 2 (SVSM): eip 0xfffc2010, signature 0x00a00f11"));
+    g_assert_null(strstr(run.out, "(BSP)"));
+}
+
+static void
+test_json_svsm(void)
+{
+    g_auto(SnpgRun) run = { 0 };
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(GError) error = NULL;
+    g_autofree char *svsm_path = g_build_filename(inputs, "svsm.bin", NULL);
+    g_autofree char *svsm_data = NULL;
+    g_autofree char *svsm_sum = NULL;
+    JsonObject *root, *svsm, *st;
+    JsonArray *stages;
+    gsize len = 0;
+    guint8 md[48];
+
+    snpg_run(&run, inputs, "measure", "--mode", "snp:svsm", "--vcpus", "2", "--vcpu-type", "EPYC-v4",
+             "--ovmf", "svsm-ovmf.bin", "--svsm", "svsm.bin", "--vars-size", "540672",
+             "--output-format", "base64", "--json", NULL);
+    g_assert_cmpint(run.exit_code, ==, 0);
+    g_assert_true(json_parser_load_from_data(parser, run.out, -1, &error));
+    g_assert_no_error(error);
+    root = json_node_get_object(json_parser_get_root(parser));
+    g_assert_cmpstr(json_object_get_string_member(root, "mode"), ==, "snp:svsm");
+    g_assert_cmpstr(json_object_get_string_member(root, "measurement"), ==,
+                    "gUfhuijv53F/W382w0rQOjfEqIq0N8XZZNA1dyw3ZYJqg+XaaXK6kK4a08tV8lOM");
+    svsm = json_object_get_object_member(root, "svsm");
+    g_assert_nonnull(svsm);
+    g_assert_true(g_file_get_contents(svsm_path, &svsm_data, &len, NULL));
+    g_assert_true(EVP_Digest(svsm_data, len, md, NULL, EVP_sha384(), NULL));
+    svsm_sum = snpg_test_hex(md, 48);
+    g_assert_cmpstr(json_object_get_string_member(svsm, "digest"), ==, svsm_sum);
+    /* 4 GiB - 98304 - 540672 - 65536; SVSM_INFO of the Coconut image is 0 */
+    g_assert_cmpint(json_object_get_int_member(svsm, "gpa"), ==, 0xfff54000);
+    g_assert_cmpint(json_object_get_int_member(svsm, "entry"), ==, 0xfff54000);
+    g_assert_cmpint(json_object_get_int_member(svsm, "vars_size"), ==, 540672);
+    stages = json_object_get_array_member(root, "stages");
+    /* firmware, SVSM, SNP_SEC_MEM, SNP_SECRETS, CPUID, 2 vCPUs */
+    g_assert_cmpuint(json_array_get_length(stages), ==, 7);
+    st = json_array_get_object_element(stages, 1);
+    g_assert_cmpstr(json_object_get_string_member(st, "stage"), ==, "svsm");
+    g_assert_cmpint(json_object_get_int_member(st, "gpa"), ==, 0xfff54000);
+    st = json_array_get_object_element(stages, 4);
+    g_assert_cmpstr(json_object_get_string_member(st, "section"), ==, "CPUID");
+    g_assert_cmpint(json_object_get_int_member(st, "gpa"), ==, 0x9f000);
+    st = json_array_get_object_element(stages, 6);
+    g_assert_cmpint(json_object_get_int_member(st, "eip"), ==, 0xfff54000);
 }
 
 static void
@@ -206,6 +329,8 @@ typedef struct {
 #define HASH98 "a72dc6a6c933e21a7333ce9c4ba1037dc95c34396428e1acccdccd560bb57bc32c4b7521cbec4e3ebab44a5ead6d0a5900"
 #define HASHBAD "g72dc6a6c933e21a7333ce9c4ba1037dc95c34396428e1acccdccd560bb57bc32c4b7521cbec4e3ebab44a5ead6d0a59"
 #define SNP "--mode", "snp", "--vcpus", "2", "--vcpu-type", "EPYC-Milan"
+#define SVSM "--mode", "snp:svsm", "--vcpus", "2", "--vcpu-type", "EPYC-v4", "--ovmf", "svsm-ovmf.bin", \
+    "--svsm", "svsm.bin"
 
 static const Refusal refusals[] = {
     /* Refusals where the reference prints a value, crashes or accepts nonsense: exit 1. */
@@ -250,7 +375,7 @@ static const Refusal refusals[] = {
       "--ovmf", "amd.bin", NULL } },
     { "missing-cpu-type", 2, "missing --vcpu-type or --vcpu-sig or --vcpu-family", { "--mode", "snp",
       "--vcpus", "1", "--ovmf", "amd.bin", NULL } },
-    { "mode-choice", 2, "invalid choice: 'snp:svsm'", { "--mode", "snp:svsm", "--ovmf", "amd.bin", NULL } },
+    { "mode-choice", 2, "invalid choice: 'snp:tdx'", { "--mode", "snp:tdx", "--ovmf", "amd.bin", NULL } },
     { "output-format-choice", 2, "invalid choice: 'HEX'", { SNP, "--ovmf", "amd.bin", "--output-format", "HEX", NULL } },
     { "vmm-type-unknown", 2, "unknown VMM type 'qemu'", { SNP, "--ovmf", "amd.bin", "--vmm-type", "qemu", NULL } },
     { "dump-vmsa-sev", 2, "--dump-vmsa is not available", { "--mode", "sev", "--ovmf", "amd.bin", "--dump-vmsa", NULL } },
@@ -264,6 +389,51 @@ static const Refusal refusals[] = {
       "--guest-features", "-1", NULL } },
     { "extra-argument", 2, "unrecognized arguments: extra", { SNP, "--ovmf", "amd.bin", "extra", NULL } },
     { "unknown-option", 2, "--ovmf-hash", { SNP, "--ovmf", "amd.bin", "--ovmf-hash", "00", NULL } },
+    /* snp:svsm, argparse's refusals (exit 2) */
+    { "svsm-vars-missing", 2, "snp:svsm mode requires --vars-size or --vars-file", { SVSM, NULL } },
+    { "svsm-vars-size-zero", 2, "snp:svsm mode requires --vars-size or --vars-file", { SVSM,
+      "--vars-size", "0", NULL } },
+    { "svsm-vars-both", 2, "argument --vars-file: not allowed with argument --vars-size", { SVSM,
+      "--vars-size", "4096", "--vars-file", "vars.bin", NULL } },
+    { "svsm-vars-size-bad", 2, "Invalid --vars-size value '4k'", { SVSM, "--vars-size", "4k", NULL } },
+    { "svsm-vars-size-negative", 2, "Invalid --vars-size value '-4096'", { SVSM, "--vars-size", "-4096", NULL } },
+    { "svsm-missing-vcpus", 2, "missing --vcpus N in guest mode 'snp:svsm'", { "--mode", "snp:svsm",
+      "--vcpu-type", "EPYC", "--ovmf", "svsm-ovmf.bin", "--svsm", "svsm.bin", "--vars-size", "4096", NULL } },
+    /* snp:svsm, where the reference crashes or prints a value anyway (exit 1) */
+    { "svsm-no-svsm", 1, "snp:svsm mode needs --svsm PATH", { "--mode", "snp:svsm", "--vcpus", "1",
+      "--vcpu-type", "EPYC", "--ovmf", "svsm-ovmf.bin", "--vars-size", "4096", NULL } },
+    { "svsm-vmm-ec2", 1, "supports --vmm-type QEMU only, not 'ec2'", { SVSM, "--vars-size", "4096",
+      "--vmm-type", "ec2", NULL } },
+    { "svsm-vmm-gce", 1, "supports --vmm-type QEMU only, not 'gce'", { "--mode", "snp:svsm", "--vcpus", "1",
+      "--ovmf", "svsm-ovmf.bin", "--svsm", "svsm.bin", "--vars-size", "4096", "--vmm-type", "gce", NULL } },
+    { "svsm-vcpus-zero", 1, "at least one vCPU", { "--mode", "snp:svsm", "--vcpus", "0", "--vcpu-type", "EPYC",
+      "--ovmf", "svsm-ovmf.bin", "--svsm", "svsm.bin", "--vars-size", "4096", NULL } },
+    { "svsm-kernel", 1, "does not measure a kernel", { SVSM, "--vars-size", "4096", "--kernel", "kernel.bin", NULL } },
+    { "svsm-ovmf-hash", 1, "snp mode only", { SVSM, "--vars-size", "4096", "--snp-ovmf-hash", HASH95 "9", NULL } },
+    { "svsm-options-in-snp-mode", 1, "apply to the snp:svsm mode only", { SNP, "--ovmf", "amd.bin",
+      "--svsm", "svsm.bin", NULL } },
+    { "vars-size-in-seves-mode", 1, "apply to the snp:svsm mode only", { "--mode", "seves", "--vcpus", "1",
+      "--vcpu-sig", "1", "--ovmf", "amd.bin", "--vars-size", "4096", NULL } },
+    { "svsm-vars-unaligned", 1, "'540000' is not a multiple of 4096", { SVSM, "--vars-size", "540000", NULL } },
+    { "svsm-layout-too-large", 1, "do not fit below 4 GiB", { SVSM, "--vars-size", "4294963200", NULL } },
+    { "svsm-vars-file-missing", 1, "Cannot open the OVMF variable store 'missing-vars'", { SVSM,
+      "--vars-file", "missing-vars", NULL } },
+    { "svsm-vars-file-empty", 1, "The OVMF variable store 'vars-empty.bin' is empty", { SVSM,
+      "--vars-file", "vars-empty.bin", NULL } },
+    { "svsm-image-missing", 1, "Cannot open the SVSM image 'missing-svsm'", { "--mode", "snp:svsm",
+      "--vcpus", "1", "--vcpu-type", "EPYC", "--ovmf", "svsm-ovmf.bin", "--svsm", "missing-svsm",
+      "--vars-size", "4096", NULL } },
+    { "svsm-image-unaligned", 1, "The SVSM image 'kernel.bin' cannot be used: its size '300001'", {
+      "--mode", "snp:svsm", "--vcpus", "1", "--vcpu-type", "EPYC", "--ovmf", "svsm-ovmf.bin",
+      "--svsm", "kernel.bin", "--vars-size", "4096", NULL } },
+    { "svsm-no-svsm-info", 1, "no SVSM_INFO entry", { "--mode", "snp:svsm", "--vcpus", "1", "--vcpu-type",
+      "EPYC", "--ovmf", "svsm-ovmf.bin", "--svsm", "amd.bin", "--vars-size", "4096", NULL } },
+    { "svsm-section-overlap", 1, "overlaps the SVSM image, the OVMF variable store or the firmware", {
+      "--mode", "snp:svsm", "--vcpus", "1", "--vcpu-type", "EPYC", "--ovmf", "svsm-ovmf.bin",
+      "--svsm", "svsm-overlap.bin", "--vars-size", "4096", NULL } },
+    { "svsm-image-malformed", 1, "SVSM image 'svsm-badtable.bin': The OVMF footer table is malformed", {
+      "--mode", "snp:svsm", "--vcpus", "1", "--vcpu-type", "EPYC", "--ovmf", "svsm-ovmf.bin",
+      "--svsm", "svsm-badtable.bin", "--vars-size", "4096", NULL } },
 };
 
 static void
@@ -289,7 +459,10 @@ write_refusal_inputs(void)
     SnpgSynthSpec spec = *snpg_synth_default();
     SnpgSynthSection secs[8];
     g_autoptr(GByteArray) nometa = NULL, bad = NULL, overlap = NULL;
+    g_autoptr(GByteArray) svsm_overlap = NULL, svsm_bad = NULL;
     g_autofree char *p1 = NULL, *p2 = NULL, *p3 = NULL, *huge = NULL;
+    g_autofree char *p4 = NULL, *p5 = NULL, *p6 = NULL;
+    SnpgSynthSection svsm_secs[8];
     int fd;
 
     spec.no_metadata = TRUE;
@@ -306,6 +479,19 @@ write_refusal_inputs(void)
     spec.sections = secs;
     overlap = snpg_synth_build(&spec);
     p3 = snpg_test_write(inputs, "overlap.bin", overlap->data, overlap->len);
+
+    /* SVSM images: a section on top of the firmware; an SVSM_INFO twice. */
+    spec = *snpg_synth_svsm();
+    g_assert_cmpuint(spec.n_sections, <=, G_N_ELEMENTS(svsm_secs));
+    memcpy(svsm_secs, spec.sections, spec.n_sections * sizeof(*svsm_secs));
+    svsm_secs[1].gpa = 0xffff0000;
+    spec.sections = svsm_secs;
+    svsm_overlap = snpg_synth_build(&spec);
+    p4 = snpg_test_write(inputs, "svsm-overlap.bin", svsm_overlap->data, svsm_overlap->len);
+    svsm_bad = snpg_synth_build(snpg_synth_svsm());
+    memcpy(svsm_bad->data + svsm_bad->len - 50 - 22 - 16, svsm_bad->data + svsm_bad->len - 50 - 44 - 16, 16);
+    p5 = snpg_test_write(inputs, "svsm-badtable.bin", svsm_bad->data, svsm_bad->len);
+    p6 = snpg_test_write(inputs, "vars-empty.bin", "", 0);
 
     /* A sparse 65 MiB file: refused without holding it in memory. */
     huge = g_build_filename(inputs, "huge.bin", NULL);
@@ -332,6 +518,9 @@ main(int argc, char **argv)
     g_test_add_func("/cli-measure/dump-vmsa", test_dump_vmsa);
     g_test_add_func("/cli-measure/explain", test_explain);
     g_test_add_func("/cli-measure/json", test_json);
+    g_test_add_func("/cli-measure/svsm/dump-vmsa", test_dump_vmsa_svsm);
+    g_test_add_func("/cli-measure/svsm/explain", test_explain_svsm);
+    g_test_add_func("/cli-measure/svsm/json", test_json_svsm);
     for (gsize i = 0; i < G_N_ELEMENTS(refusals); i++) {
         g_autofree char *path = g_strdup_printf("/cli-measure/refuse/%s", refusals[i].name);
         g_test_add_data_func(path, &refusals[i], test_refusal);

@@ -903,6 +903,354 @@ test_ovmf_hash_ignored_in_hash_mode(void)
     g_assert_cmpmem(da, 48, db, 48);
 }
 
+/* ---- snp:svsm ------------------------------------------------------------ */
+
+/* Expected values: the reference run in the inputs directory, as above, on
+ * svsm.bin and svsm-ovmf.bin (the Coconut fixture tails of
+ * tests/data/measure behind 15 and 23 filler pages), svsm-synth.bin (entry
+ * point 0x3010 into the image, SVSM_CAA and kernel hashes sections) and
+ * vars.bin (135168 bytes). */
+typedef struct {
+    const char *name;
+    guint vcpus;
+    guint32 sig;                /* the signature of the command's vCPU option */
+    const char *fw, *svsm;
+    guint64 vars_size;          /* 0: vars.bin */
+    guint64 features;           /* given, and ignored by the mode */
+    const char *expected;
+} SvsmCase;
+
+static const SvsmCase svsm_cases[] = {
+    /* sev-snp-measure.py --mode snp:svsm --vcpus 1 --vcpu-type EPYC-v4 --ovmf svsm-ovmf.bin --svsm svsm.bin --vars-size 540672 */
+    { "vcpus/1", 1, 0x00800f12, "svsm-ovmf.bin", "svsm.bin", 540672, 1,
+      "949124df69704a0db0bc7a5fa9cb5abd57c1489801ab88c27d17eafc497afbf52efe86c0b48f3b3f0546b7cdc558b1c3" },
+    /* sev-snp-measure.py --mode snp:svsm --vcpus 2 --vcpu-type EPYC-v4 --ovmf svsm-ovmf.bin --svsm svsm.bin --vars-size 540672 */
+    { "vcpus/2", 2, 0x00800f12, "svsm-ovmf.bin", "svsm.bin", 540672, 1,
+      "8147e1ba28efe7717f5b7f36c34ad03a37c4a88ab437c5d964d035772c3765826a83e5da6972ba90ae1ad3cb55f2538c" },
+    /* sev-snp-measure.py --mode snp:svsm --vcpus 4 --vcpu-type EPYC-v4 --ovmf svsm-ovmf.bin --svsm svsm.bin --vars-size 540672 */
+    { "vcpus/4", 4, 0x00800f12, "svsm-ovmf.bin", "svsm.bin", 540672, 1,
+      "f1d06da6aa8167eaffc4d377554f2c83f42fde95678ed294413f83a16556d4c1e6cf67fc86834a1c400c99eacf7c97ef" },
+    /* sev-snp-measure.py --mode snp:svsm --vcpus 64 --vcpu-type EPYC-v4 --ovmf svsm-ovmf.bin --svsm svsm.bin --vars-size 540672 */
+    { "vcpus/64", 64, 0x00800f12, "svsm-ovmf.bin", "svsm.bin", 540672, 1,
+      "f1748d24a43fe842df81da54874b6761a706cb64faff5a81d539c49be264fab444ae8a3ff36d159f0eeb837bec2377bd" },
+    /* sev-snp-measure.py --mode snp:svsm --vcpus 2 --vcpu-type EPYC-Milan --ovmf svsm-ovmf.bin --svsm svsm.bin --vars-size 540672 */
+    { "cpu-type/EPYC-Milan", 2, 0x00a00f11, "svsm-ovmf.bin", "svsm.bin", 540672, 1,
+      "f0d8f5f6f7069f94d18cd7de83b89fecf09fc715a34f0eeefe2a86257674fa90e3c9ab8a72960692d4e1ae1671079960" },
+    /* sev-snp-measure.py --mode snp:svsm --vcpus 2 --vcpu-type EPYC-Turin --ovmf svsm-ovmf.bin --svsm svsm.bin --vars-size 540672 */
+    { "cpu-type/EPYC-Turin", 2, 0x00b00f00, "svsm-ovmf.bin", "svsm.bin", 540672, 1,
+      "43236607ef7a6a055a9638bfe05084a6a441a7da105c0e6b705a244b770d4d76ae3b7c2ec375b0148dd22ac22044ac58" },
+    /* sev-snp-measure.py --mode snp:svsm --vcpus 2 --vcpu-sig 0xa10f11 --ovmf svsm-ovmf.bin --svsm svsm.bin --vars-size 540672 */
+    { "vcpu-sig", 2, 0x00a10f11, "svsm-ovmf.bin", "svsm.bin", 540672, 1,
+      "ab32136d6619a293e6609c6cc8ac69a362aabbb50e4b1bdd53c02fa265509e9d41019ace98cbb44084a1c96a3256e702" },
+    /* sev-snp-measure.py --mode snp:svsm --vcpus 2 --vcpu-family 25 --vcpu-model 17 --vcpu-stepping 0 --ovmf svsm-ovmf.bin --svsm svsm.bin --vars-size 540672 */
+    { "family-model-stepping", 2, 0x00a10f10, "svsm-ovmf.bin", "svsm.bin", 540672, 1,
+      "27812f8ac755c7c6c2403669c405d5f4188a15aaecf734d4ab410e724118c4af08532c3d6a5600828924aeb32c71735e" },
+    /* sev-snp-measure.py --mode snp:svsm --vcpus 2 --vcpu-type EPYC-v4 --ovmf svsm-ovmf.bin --svsm svsm.bin --vars-size 540672 --guest-features 0x21
+     * (= vcpus/2: sev_features is always 0x1) */
+    { "guest-features-ignored", 2, 0x00800f12, "svsm-ovmf.bin", "svsm.bin", 540672, 0x21,
+      "8147e1ba28efe7717f5b7f36c34ad03a37c4a88ab437c5d964d035772c3765826a83e5da6972ba90ae1ad3cb55f2538c" },
+    /* sev-snp-measure.py --mode snp:svsm --vcpus 2 --vcpu-type EPYC-v4 --ovmf svsm-ovmf.bin --svsm svsm.bin --vars-size 135168 */
+    { "vars-size", 2, 0x00800f12, "svsm-ovmf.bin", "svsm.bin", 135168, 1,
+      "a815aceb876f286eac76bff46133909536c1967e59e7efc39b99cbcd7165dfaad489937b2633428a8f7774e008e02862" },
+    /* sev-snp-measure.py --mode snp:svsm --vcpus 2 --vcpu-type EPYC-v4 --ovmf svsm-ovmf.bin --svsm svsm.bin --vars-file vars.bin
+     * (= vars-size: vars.bin has 135168 bytes) */
+    { "vars-file", 2, 0x00800f12, "svsm-ovmf.bin", "svsm.bin", 0, 1,
+      "a815aceb876f286eac76bff46133909536c1967e59e7efc39b99cbcd7165dfaad489937b2633428a8f7774e008e02862" },
+    /* sev-snp-measure.py --mode snp:svsm --vcpus 3 --vcpu-type EPYC-Milan --ovmf svsm-ovmf.bin --svsm svsm-synth.bin --vars-file vars.bin */
+    { "synth/vcpus-3", 3, 0x00a00f11, "svsm-ovmf.bin", "svsm-synth.bin", 0, 1,
+      "e9c92602bc9d07410e35e551a53d37bdcd95279b724660545814bfc8ce7598cf40afeea7426d7fc68b2cf19467e6a891" },
+    /* sev-snp-measure.py --mode snp:svsm --vcpus 1 --vcpu-sig 0 --ovmf svsm-ovmf.bin --svsm svsm-synth.bin --vars-size 4096 */
+    { "synth/vcpus-1-sig-0", 1, 0, "svsm-ovmf.bin", "svsm-synth.bin", 4096, 1,
+      "b985ee13c40ca375655b57332716f80a870abe15fccb2ac8c97f1965221a24b3c0693ddb6ad6bf96d5b8ef9b0b7bad12" },
+    /* sev-snp-measure.py --mode snp:svsm --vcpus 1 --vcpu-type EPYC-Genoa --ovmf amd.bin --svsm svsm.bin --vars-size 540672
+     * (the firmware's own metadata, kernel hashes included, is not measured) */
+    { "amd-firmware", 1, 0x00a10f10, "amd.bin", "svsm.bin", 540672, 1,
+      "2a9e6a57c5c8d2aec75518ee30f6165a4f29a5a49e743613259615b56fc68c4cc2390e72423e258429e4d0e10f4ba59f" },
+};
+
+static void
+svsm_params(const SvsmCase *c, SnpgMeasureParams *p, char **paths)
+{
+    memset(p, 0, sizeof(*p));
+    p->mode = SNPG_MEASURE_MODE_SNP_SVSM;
+    p->vcpus = c->vcpus;
+    p->vcpu_sig = c->sig;
+    p->vmm = SNPG_VMM_QEMU;
+    p->guest_features = c->features;
+    p->firmware = paths[0] = input_path(c->fw);
+    p->svsm = paths[1] = input_path(c->svsm);
+    if (c->vars_size)
+        p->vars_size = c->vars_size;
+    else
+        p->vars_file = paths[2] = input_path("vars.bin");
+}
+
+static void
+test_svsm_oracle(gconstpointer data)
+{
+    const SvsmCase *c = data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SnpgMeasureExplain) ex = NULL;
+    char *paths[3] = { NULL, NULL, NULL };
+    guint8 digest[48];
+    g_autofree char *hex = NULL;
+    const SnpgMeasureStage *st;
+    SnpgMeasureParams p;
+
+    svsm_params(c, &p, paths);
+    g_assert_cmpuint(snpg_measure_digest_size(p.mode), ==, 48);
+    g_assert_true(snpg_measure(&p, digest, NULL, &error));
+    g_assert_no_error(error);
+    hex = snpg_test_hex(digest, 48);
+    g_assert_cmpstr(hex, ==, c->expected);
+
+    /* With the explanation: the same value, which its last stage ends on;
+     * firmware first, then the SVSM image right below the variable store. */
+    memset(digest, 0, sizeof(digest));
+    g_assert_true(snpg_measure(&p, digest, &ex, &error));
+    g_assert_no_error(error);
+    g_assert_cmpmem(digest, 48, ex->digest, 48);
+    g_free(hex);
+    hex = snpg_test_hex(digest, 48);
+    g_assert_cmpstr(hex, ==, c->expected);
+    g_assert_true(ex->has_svsm);
+    g_assert_cmpuint(ex->vars_gpa + ex->vars_size, ==, ex->firmware_gpa);
+    g_assert_cmpuint(ex->svsm_gpa + ex->svsm_size, ==, ex->vars_gpa);
+    g_assert_cmpuint(ex->vars_size, ==, c->vars_size ? c->vars_size : SNPG_SYNTH_VARS_SIZE);
+    g_assert_cmpuint(ex->stages->len, ==, 2 + ex->svsm_info.n_sections + c->vcpus);
+    st = &g_array_index(ex->stages, SnpgMeasureStage, 0);
+    g_assert_cmpint(st->kind, ==, SNPG_MEASURE_STAGE_FIRMWARE);
+    st = &g_array_index(ex->stages, SnpgMeasureStage, 1);
+    g_assert_cmpint(st->kind, ==, SNPG_MEASURE_STAGE_SVSM);
+    g_assert_cmpuint(st->gpa, ==, ex->svsm_gpa);
+    for (guint i = 0; i < ex->svsm_info.n_sections; i++) {
+        st = &g_array_index(ex->stages, SnpgMeasureStage, 2 + i);
+        g_assert_cmpint(st->kind, ==, SNPG_MEASURE_STAGE_SECTION);
+        g_assert_cmpuint(st->gpa, ==, ex->svsm_info.sections[i].gpa);   /* the SVSM's */
+        if (st->section_type == SNPG_OVMF_SECTION_SNP_KERNEL_HASHES)
+            g_assert_cmpstr(st->page_type, ==, "ZERO");   /* never hashes */
+    }
+    for (guint i = 0; i < c->vcpus; i++) {
+        st = &g_array_index(ex->stages, SnpgMeasureStage, 2 + ex->svsm_info.n_sections + i);
+        g_assert_cmpint(st->kind, ==, SNPG_MEASURE_STAGE_VMSA);
+        g_assert_cmpuint(st->vcpu, ==, i);
+        g_assert_cmphex(st->eip, ==, ex->svsm_entry);
+        g_assert_cmphex(st->rdx, ==, c->sig);
+    }
+    g_assert_cmphex(ex->svsm_entry, ==, ex->svsm_gpa + ex->svsm_info.svsm_entry_offset);
+    /* Every vCPU has the same page. */
+    g_assert_cmpmem(ex->bsp_vmsa, 4096, ex->ap_vmsa, 4096);
+    for (guint i = 0; i < G_N_ELEMENTS(paths); i++)
+        g_free(paths[i]);
+}
+
+/* The whole Coconut fixtures (not copied: 4.6 MiB) when
+ * SNPG_SVSM_FIXTURES names a directory holding them, e.g. a checkout of
+ * sev-snp-measure's tests/fixtures. The values are sev-snp-measure's own
+ * tests (tests/test_guest.py, test_snp_svsm_4_vcpus and _2_vcpus), which it
+ * took from launches of these images on hardware. */
+static void
+test_svsm_full_fixtures(void)
+{
+    const char *dir = g_getenv("SNPG_SVSM_FIXTURES");
+    g_autofree char *fw = NULL, *svsm = NULL, *hex = NULL;
+    g_autoptr(GError) error = NULL;
+    SnpgMeasureParams p = { .mode = SNPG_MEASURE_MODE_SNP_SVSM, .vcpus = 4,
+                            .vcpu_sig = 0x00800f12, .vmm = SNPG_VMM_QEMU,
+                            .guest_features = 0x21, .vars_size = 540672 };
+    guint8 digest[48];
+
+    if (!dir || !*dir) {
+        g_test_skip("SNPG_SVSM_FIXTURES is not set (sev-snp-measure's tests/fixtures)");
+        return;
+    }
+    p.firmware = fw = g_build_filename(dir, "svsm_ovmf.fd", NULL);
+    p.svsm = svsm = g_build_filename(dir, "svsm.bin", NULL);
+    g_assert_true(snpg_measure(&p, digest, NULL, &error));
+    g_assert_no_error(error);
+    hex = snpg_test_hex(digest, 48);
+    g_assert_cmpstr(hex, ==, "27d154c27b7b359c935e250ec6fee72aa0ae8c1225e3b0e1cf46a9567e938066d7d6f94bbdc4a857818bdb79277a44b2");
+    p.vcpus = 2;
+    g_assert_true(snpg_measure(&p, digest, NULL, &error));
+    g_free(hex);
+    hex = snpg_test_hex(digest, 48);
+    g_assert_cmpstr(hex, ==, "9b94745036aafddf4f7f8b00c7513abb5b7703178cb95aaa57928bd963d68d3bfcb715d6019b9167ee2517b11b0d9be7");
+}
+
+static void
+test_vmsa_svsm_layout(void)
+{
+    g_autofree guint8 *page = g_malloc(SNPG_VMSA_PAGE_SIZE);
+    g_autofree guint8 *zero = g_malloc0(SNPG_VMSA_PAGE_SIZE);
+
+    memset(page, 0xee, SNPG_VMSA_PAGE_SIZE);
+    snpg_vmsa_build_svsm(page, 0xffaea010, 0x00a00f11);
+    /* cs: selector 0x08, attrib 0xc9b, limit 0xffffffff, base 0; es: 0x10, 0xc93 */
+    g_assert_cmpmem(page + 0x10, 16, "\x08\x00\x9b\x0c\xff\xff\xff\xff\x00\x00\x00\x00\x00\x00\x00\x00", 16);
+    g_assert_cmpmem(page + 0x00, 16, "\x10\x00\x93\x0c\xff\xff\xff\xff\x00\x00\x00\x00\x00\x00\x00\x00", 16);
+    g_assert_cmpmem(page + 0x50, 16, "\x00\x00\x93\x00\xff\xff\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", 16);
+    g_assert_cmpmem(page + 0x158, 8, "\x11\x00\x00\x00\x00\x00\x00\x00", 8);   /* cr0 */
+    g_assert_cmpmem(page + 0x178, 8, "\x10\xa0\xae\xff\x00\x00\x00\x00", 8);   /* rip: all of eip */
+    g_assert_cmpmem(page + 0x310, 8, "\x11\x0f\xa0\x00\x00\x00\x00\x00", 8);   /* rdx */
+    g_assert_cmpmem(page + 0x3b0, 8, "\x01\x00\x00\x00\x00\x00\x00\x00", 8);   /* sev_features */
+    g_assert_cmpmem(page + 0x408, 4, "\x80\x1f\x00\x00", 4);                   /* mxcsr */
+    g_assert_cmpmem(page + 0x410, 2, "\x00\x00", 2);                           /* x87_fcw */
+    g_assert_cmpmem(page + 0x420, 4096 - 0x420, zero, 4096 - 0x420);
+}
+
+/* SVSM_INFO is parsed; twice or too short is a malformed table. */
+static void
+test_ovmf_svsm_info(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *path = snpg_test_data("measure", "svsm_suffix.bin", NULL);
+    g_autoptr(GByteArray) img = snpg_image_from_tail(path, 0);
+    g_autoptr(GByteArray) synth = NULL;
+    SnpgOvmfInfo info;
+    gsize off;
+
+    /* The Coconut tail, as dumped by the reference's OVMF class. */
+    g_assert_true(snpg_ovmf_parse(img->data, img->len, &info, &error));
+    g_assert_no_error(error);
+    g_assert_true(info.has_svsm_info && info.has_metadata);
+    g_assert_cmphex(info.svsm_entry_offset, ==, 0);
+    g_assert_cmpuint(info.n_sections, ==, 3);
+    g_assert_cmphex(info.sections[0].size, ==, 0x9e000);
+    g_assert_cmpint(info.sections[2].type, ==, SNPG_OVMF_SECTION_CPUID);
+
+    synth = snpg_synth_build(snpg_synth_svsm());
+    g_assert_true(snpg_ovmf_parse(synth->data, synth->len, &info, &error));
+    g_assert_cmphex(info.svsm_entry_offset, ==, 0x3010);
+    g_assert_false(info.has_hashes_table);
+    /* Entries from the footer's header backwards: reset block, metadata,
+     * SVSM_INFO, 22 bytes each, GUID last. The metadata entry becomes a
+     * second SVSM_INFO. */
+    off = synth->len - 32 - 18;
+    memcpy(synth->data + off - 22 - 16, synth->data + off - 44 - 16, 16);
+    g_assert_false(snpg_ovmf_parse(synth->data, synth->len, &info, &error));
+    g_assert_error(error, SNPG_OVMF_ERROR, SNPG_OVMF_ERROR_TABLE);
+    g_assert_nonnull(strstr(error->message, "SVSM information entry appears twice"));
+}
+
+typedef struct {
+    const char *name;
+    SnpgMeasureParams params;   /* mode snp:svsm unless set; firmware svsm-ovmf.bin */
+    const char *svsm;           /* a file in inputs or "synth-..." (see svsm_image) */
+    const char *vars_file;      /* NULL: params.vars_size */
+    GQuark domain;              /* 0: SNPG_MEASURE_ERROR */
+    int code;
+    const char *message;
+} SvsmRefusal;
+
+#define SVSM_OK .mode = SNPG_MEASURE_MODE_SNP_SVSM, .vcpus = 2, .vars_size = 4096
+
+static const SvsmRefusal svsm_refusals[] = {
+    { "vcpus-zero", { .mode = SNPG_MEASURE_MODE_SNP_SVSM, .vars_size = 4096 }, "svsm.bin", NULL,
+      0, SNPG_MEASURE_ERROR_INVALID, "at least one vCPU" },
+    { "no-svsm", { SVSM_OK }, NULL, NULL, 0, SNPG_MEASURE_ERROR_INVALID, "needs an SVSM image" },
+    { "vmm-ec2", { SVSM_OK, .vmm = SNPG_VMM_EC2 }, "svsm.bin", NULL,
+      0, SNPG_MEASURE_ERROR_INVALID, "QEMU VMM type only" },
+    { "vmm-gce", { SVSM_OK, .vmm = SNPG_VMM_GCE }, "svsm.bin", NULL,
+      0, SNPG_MEASURE_ERROR_INVALID, "QEMU VMM type only" },
+    { "vars-missing", { .mode = SNPG_MEASURE_MODE_SNP_SVSM, .vcpus = 1 }, "svsm.bin", NULL,
+      0, SNPG_MEASURE_ERROR_INVALID, "variable store (nonzero)" },
+    { "vars-both", { SVSM_OK }, "svsm.bin", "vars.bin",
+      0, SNPG_MEASURE_ERROR_INVALID, "not both" },
+    { "kernel", { SVSM_OK, .kernel = "kernel.bin" }, "svsm.bin", NULL,
+      0, SNPG_MEASURE_ERROR_INVALID, "would go unmeasured" },
+    { "append", { SVSM_OK, .kernel = "kernel.bin", .append = "quiet" }, "svsm.bin", NULL,
+      0, SNPG_MEASURE_ERROR_INVALID, "would go unmeasured" },
+    { "ovmf-hash", { SVSM_OK, .ovmf_hash = (const guint8 *)"0123456789abcdef0123456789abcdef0123456789abcdef" },
+      "svsm.bin", NULL, 0, SNPG_MEASURE_ERROR_INVALID, "snp mode only" },
+    { "svsm-in-snp-mode", { .mode = SNPG_MEASURE_MODE_SNP, .vcpus = 1 }, "svsm.bin", NULL,
+      0, SNPG_MEASURE_ERROR_INVALID, "snp:svsm mode only" },
+    { "vars-in-seves-mode", { .mode = SNPG_MEASURE_MODE_SEV_ES, .vcpus = 1, .vars_size = 4096 }, NULL, NULL,
+      0, SNPG_MEASURE_ERROR_INVALID, "snp:svsm mode only" },
+    { "vars-unaligned", { .mode = SNPG_MEASURE_MODE_SNP_SVSM, .vcpus = 2, .vars_size = 4097 }, "svsm.bin", NULL,
+      0, SNPG_MEASURE_ERROR_INVALID, "not a multiple of 4096" },
+    { "vars-too-large", { .mode = SNPG_MEASURE_MODE_SNP_SVSM, .vcpus = 2, .vars_size = G_GUINT64_CONSTANT(0x100001000) }, "svsm.bin", NULL,
+      0, SNPG_MEASURE_ERROR_INVALID, "do not fit below 4 GiB" },
+    { "layout-below-zero", { .mode = SNPG_MEASURE_MODE_SNP_SVSM, .vcpus = 2, .vars_size = G_GUINT64_CONSTANT(0xffff0000) }, "svsm.bin", NULL,
+      0, SNPG_MEASURE_ERROR_INVALID, "do not fit below 4 GiB" },
+    { "vars-file-missing", { .mode = SNPG_MEASURE_MODE_SNP_SVSM, .vcpus = 1 }, "svsm.bin", "no-such-vars",
+      0, SNPG_MEASURE_ERROR_IO, "no-such-vars" },
+    { "vars-file-empty", { .mode = SNPG_MEASURE_MODE_SNP_SVSM, .vcpus = 1 }, "svsm.bin", "synth-vars-empty",
+      0, SNPG_MEASURE_ERROR_INVALID, "is empty" },
+    { "vars-file-not-regular", { .mode = SNPG_MEASURE_MODE_SNP_SVSM, .vcpus = 1 }, "svsm.bin", ".",
+      0, SNPG_MEASURE_ERROR_IO, "not a regular file" },
+    { "svsm-missing", { SVSM_OK }, "no-such-svsm", NULL, 0, SNPG_MEASURE_ERROR_IO, "Cannot open the SVSM image" },
+    { "svsm-unaligned", { SVSM_OK }, "kernel.bin", NULL,
+      0, SNPG_MEASURE_ERROR_FIRMWARE, "not a nonzero multiple of 4096" },
+    { "svsm-no-svsm-info", { SVSM_OK }, "amd.bin", NULL,
+      0, SNPG_MEASURE_ERROR_FIRMWARE, "no SVSM_INFO entry" },
+    { "svsm-entry-outside", { SVSM_OK }, "synth-entry-outside", NULL,
+      0, SNPG_MEASURE_ERROR_FIRMWARE, "entry point offset '0x8000' lies outside" },
+    { "svsm-no-metadata", { SVSM_OK }, "synth-no-metadata", NULL,
+      0, SNPG_MEASURE_ERROR_FIRMWARE, "has no SEV metadata" },
+    { "svsm-section-overlaps-layout", { SVSM_OK }, "synth-overlap", NULL,
+      0, SNPG_MEASURE_ERROR_FIRMWARE, "section SNP_SEC_MEM at '0xfffff000' of length '0x1000' overlaps" },
+    { "svsm-malformed", { SVSM_OK }, "synth-bad-version", NULL,
+      1, SNPG_OVMF_ERROR_METADATA, "version" },
+};
+
+static const SnpgSynthSection svsm_sec_overlap[] = {
+    { 0x00010000, 0x3000, 1 }, { 0xfffff000, 0x1000, 1 },
+};
+
+static char *
+svsm_image(const char *name)
+{
+    SnpgSynthSpec spec = *snpg_synth_svsm();
+    g_autoptr(GByteArray) img = NULL;
+
+    if (!g_str_has_prefix(name, "synth-"))
+        return input_path(name);
+    if (g_str_equal(name, "synth-vars-empty"))
+        return snpg_test_write(inputs, name, "", 0);
+    if (g_str_equal(name, "synth-entry-outside"))
+        spec.svsm_entry_offset = 8 * 4096;
+    else if (g_str_equal(name, "synth-no-metadata"))
+        spec.no_metadata = TRUE;
+    else if (g_str_equal(name, "synth-overlap")) {
+        spec.sections = svsm_sec_overlap;
+        spec.n_sections = G_N_ELEMENTS(svsm_sec_overlap);
+    } else if (g_str_equal(name, "synth-bad-version"))
+        spec.metadata_version = 2;
+    else
+        g_assert_not_reached();
+    img = snpg_synth_build(&spec);
+    return snpg_test_write(inputs, name, img->data, img->len);
+}
+
+static void
+test_svsm_refusal(gconstpointer data)
+{
+    const SvsmRefusal *r = data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SnpgMeasureExplain) explain = NULL;
+    g_autofree char *fw = input_path("svsm-ovmf.bin");
+    g_autofree char *svsm = r->svsm ? svsm_image(r->svsm) : NULL;
+    g_autofree char *vars = r->vars_file ? svsm_image(r->vars_file) : NULL;
+    g_autofree char *kernel = r->params.kernel ? input_path(r->params.kernel) : NULL;
+    SnpgMeasureParams p = r->params;
+    GQuark domain = r->domain ? SNPG_OVMF_ERROR : SNPG_MEASURE_ERROR;
+    guint8 digest[48], before[48];
+
+    p.firmware = fw;
+    p.svsm = svsm;
+    p.vars_file = vars;
+    p.kernel = kernel;
+    p.vcpu_sig = 0x00800f12;
+    memset(digest, 0x5c, sizeof(digest));
+    memcpy(before, digest, sizeof(digest));
+    g_assert_false(snpg_measure(&p, digest, &explain, &error));
+    g_assert_null(explain);
+    g_assert_cmpmem(digest, 48, before, 48);   /* nothing written on failure */
+    g_assert_error(error, domain, r->code);
+    if (!strstr(error->message, r->message))
+        g_error("'%s' does not contain '%s'", error->message, r->message);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -932,6 +1280,17 @@ main(int argc, char **argv)
         g_autofree char *path = g_strdup_printf("/ovmf/parse/bad/%s", bad_firmware[i].name);
         g_test_add_data_func(path, &bad_firmware[i], test_ovmf_bad);
     }
+    for (gsize i = 0; i < G_N_ELEMENTS(svsm_cases); i++) {
+        g_autofree char *path = g_strdup_printf("/measure/svsm/oracle/%s", svsm_cases[i].name);
+        g_test_add_data_func(path, &svsm_cases[i], test_svsm_oracle);
+    }
+    g_test_add_func("/measure/svsm/full-fixtures", test_svsm_full_fixtures);
+    for (gsize i = 0; i < G_N_ELEMENTS(svsm_refusals); i++) {
+        g_autofree char *path = g_strdup_printf("/measure/svsm/refuse/%s", svsm_refusals[i].name);
+        g_test_add_data_func(path, &svsm_refusals[i], test_svsm_refusal);
+    }
+    g_test_add_func("/vmsa/svsm-layout", test_vmsa_svsm_layout);
+    g_test_add_func("/ovmf/parse/svsm-info", test_ovmf_svsm_info);
     rc = g_test_run();
     g_free(inputs);
     return rc;
