@@ -57,11 +57,11 @@ GOptionContext *
 snpg_cli_context_new(const char *name, const char *parameter_string,
                      const char *summary, const GOptionEntry *entries)
 {
-    g_autofree char *param = g_strdup_printf("%s%s%s", name,
-                                             parameter_string ? " " : "",
-                                             parameter_string ? parameter_string : "");
-    GOptionContext *ctx = g_option_context_new(param);
+    g_autofree char *prgname = g_strdup_printf("snpguard %s", name);
+    GOptionContext *ctx = g_option_context_new(parameter_string);
 
+    /* --help then reads "Usage: snpguard NAME [OPTION...] PARAMETERS". */
+    g_set_prgname(prgname);
     g_option_context_set_summary(ctx, summary);
     g_option_context_set_translation_domain(ctx, GETTEXT_PACKAGE);
     if (entries)
@@ -76,7 +76,7 @@ snpg_cli_parse(GOptionContext *ctx, int *argc, char ***argv)
 
     if (!g_option_context_parse(ctx, argc, argv, &error)) {
         snpg_cli_error("%s", error->message);
-        fprintf(stderr, _("Run 'snpguard %s --help' for usage.\n"), (*argv)[0]);
+        fprintf(stderr, _("Run '%s --help' for usage.\n"), g_get_prgname());
         return FALSE;
     }
     return TRUE;
