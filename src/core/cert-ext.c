@@ -141,13 +141,28 @@ bad:
     return FALSE;
 }
 
+/* The subject CN for messages. A certificate may come from the peer (the
+ * guest's certificate table), so its raw bytes could hold terminal escape
+ * sequences: anything outside printable ASCII is shown as \xHH. AMD's
+ * names are printable ASCII, so they are unchanged. */
 char *
 snpg_cert_subject_cn(X509 *cert)
 {
     char buf[128];
     int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, buf, sizeof(buf));
+    GString *out;
 
-    return n > 0 ? g_strndup(buf, (gsize)n) : NULL;
+    if (n <= 0)
+        return NULL;
+    out = g_string_sized_new((gsize)n);
+    for (int i = 0; i < n; i++) {
+        guint8 c = (guint8)buf[i];
+        if (c < 0x20 || c > 0x7e || c == '\\')
+            g_string_append_printf(out, "\\x%02x", c);
+        else
+            g_string_append_c(out, (char)c);
+    }
+    return g_string_free(out, FALSE);
 }
 
 gboolean

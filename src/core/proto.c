@@ -799,10 +799,14 @@ snpg_proto_open_key(const SnpgHello *hello, SnpgKex kex,
     int n = 0;
 
     snpg_buf_init(&b, data, len);
+    /* The plaintext buffer below is sealed_len + 1 bytes and a SnpgSecret
+     * holds at most SNPG_SECRET_MAX: so sealed_len < SNPG_SECRET_MAX (the
+     * KEY frame itself may be up to 8192 bytes, so this bound is what keeps
+     * a peer's sealed_len of exactly SNPG_SECRET_MAX from a NULL secret). */
     if (snpg_buf_get_u16le(&b, &pub_len) < 0 || pub_len != snpg_kex_pub_len(kex) ||
         snpg_buf_peek_ptr(&b, &pub, pub_len) < 0 ||
         snpg_buf_remaining(&b) < GCM_TAG_LEN ||
-        snpg_buf_remaining(&b) - GCM_TAG_LEN > SNPG_SECRET_MAX)
+        snpg_buf_remaining(&b) - GCM_TAG_LEN >= SNPG_SECRET_MAX)
         return malformed(error, "KEY");
     sealed_len = snpg_buf_remaining(&b) - GCM_TAG_LEN;
     snpg_buf_peek_ptr(&b, &sealed, sealed_len + GCM_TAG_LEN);

@@ -46,6 +46,7 @@ static gboolean
 get_hex_list(GKeyFile *kf, const char *key, gsize len, GPtrArray *list, GError **error)
 {
     g_auto(GStrv) vs = g_key_file_get_string_list(kf, SNPG_REFERENCE_GROUP, key, NULL, NULL);
+    guint added = 0;
 
     for (gsize i = 0; vs && vs[i]; i++) {
         g_autoptr(GError) local = NULL;
@@ -56,7 +57,13 @@ get_hex_list(GKeyFile *kf, const char *key, gsize len, GPtrArray *list, GError *
         if (!(b = snpg_verify_parse_hex(key, vs[i], len, &local)))
             return value_error(key, vs[i], local->message, error);
         g_ptr_array_add(list, b);
+        added++;
     }
+    /* An empty list means "no check" to the verifier: a key that is present
+     * but empty ("measurement=" from a failed template substitution) must
+     * not silently allow every value. Absent keys remain "not checked". */
+    if (added == 0 && g_key_file_has_key(kf, SNPG_REFERENCE_GROUP, key, NULL))
+        return value_error(key, "", _("the list is empty."), error);
     return TRUE;
 }
 

@@ -67,17 +67,43 @@ add_reason(SnpgRefusal *refusal, guint16 code)
         refusal->reasons[refusal->n_reasons++] = code;
 }
 
+/* The peer's text is valid UTF-8 (snpg_refusal_decode checks) but may hold
+ * control characters: escape sequences that would drive the operator's
+ * terminal when the error is printed. Those become visible \xHH / \uHHHH. */
+static char *
+escape_peer_text(const char *text)
+{
+    GString *out = g_string_sized_new(strlen(text));
+
+    for (const char *p = text; *p; p = g_utf8_next_char(p)) {
+        gunichar c = g_utf8_get_char(p);
+
+        if (g_unichar_iscntrl(c) || c == 0x2028 || c == 0x2029 ||
+            (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)) {
+            if (c < 0x100)
+                g_string_append_printf(out, "\\x%02x", c);
+            else
+                g_string_append_printf(out, "\\u%04x", c);
+        } else {
+            g_string_append_len(out, p, g_utf8_next_char(p) - p);
+        }
+    }
+    return g_string_free(out, FALSE);
+}
+
 /* The agent gave up: surface its reasons as the error. */
 static gboolean
 agent_aborted(GBytes *payload, GError **error)
 {
     g_auto(SnpgRefusal) abort_msg = { 0 };
+    g_autofree char *text = NULL;
 
     if (!snpg_refusal_decode(payload, &abort_msg, error))
         return FALSE;
+    text = abort_msg.text && *abort_msg.text ? escape_peer_text(abort_msg.text) : NULL;
     g_set_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_ABORTED,
                 _("The agent gave up (reason %u): %s"), abort_msg.reasons[0],
-                abort_msg.text && *abort_msg.text ? abort_msg.text : _("no details"));
+                text ? text : _("no details"));
     return FALSE;
 }
 

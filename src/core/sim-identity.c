@@ -179,12 +179,58 @@ get_uint(GKeyFile *kf, const char *key, guint64 max, guint64 *ret, GError **erro
     return TRUE;
 }
 
+/* Reads at most IDENTITY_MAX bytes: the file may be a fw_cfg blob the host
+ * wrote (or a pipe, or a device), so its size is capped before any of it is
+ * read, not after g_file_get_contents() has taken all of it into memory. */
+static gboolean
+read_bounded(const char *path, char **ret_text, gsize *ret_len, GError **error)
+{
+    g_autofree char *buf = NULL;
+    gsize got = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+    if (fd < 0) {
+        int saved = errno;
+        g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_IO,
+                    _("Cannot read the simulated identity '%s': %s."), path, g_strerror(saved));
+        return FALSE;
+    }
+    buf = g_malloc(IDENTITY_MAX + 1);
+    for (;;) {
+        ssize_t n = read(fd, buf + got, IDENTITY_MAX + 1 - got);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int saved = errno;
+            close(fd);
+            OPENSSL_cleanse(buf, got);
+            g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_IO,
+                        _("Cannot read the simulated identity '%s': %s."), path, g_strerror(saved));
+            return FALSE;
+        }
+        if (n == 0)
+            break;
+        got += (gsize)n;
+        if (got > IDENTITY_MAX) {
+            close(fd);
+            OPENSSL_cleanse(buf, got);
+            g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_FORMAT,
+                        _("'%s' is not a simulated identity."), path);
+            return FALSE;
+        }
+    }
+    close(fd);
+    *ret_text = g_steal_pointer(&buf);
+    *ret_len = got;
+    return TRUE;
+}
+
 SnpgSimIdentity *
 snpg_sim_identity_load(const char *path, GError **error)
 {
     g_autoptr(SnpgSimIdentity) id = g_new0(SnpgSimIdentity, 1);
     g_autoptr(GKeyFile) kf = g_key_file_new();
-    g_autoptr(GError) local = NULL;
     g_autoptr(EVP_PKEY) key = NULL;
     g_autoptr(X509) vcek = NULL;
     g_autofree char *text = NULL;
@@ -205,12 +251,9 @@ snpg_sim_identity_load(const char *path, GError **error)
     };
 
     /* Where the identity comes through fw_cfg, the host wrote it: bounded. */
-    if (!g_file_get_contents(path, &text, &text_len, &local)) {
-        g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_IO,
-                    _("Cannot read the simulated identity '%s': %s."), path, local->message);
+    if (!read_bounded(path, &text, &text_len, error))
         return NULL;
-    }
-    if (text_len > IDENTITY_MAX || !g_key_file_load_from_data(kf, text, text_len, G_KEY_FILE_NONE, NULL) ||
+    if (!g_key_file_load_from_data(kf, text, text_len, G_KEY_FILE_NONE, NULL) ||
         !g_key_file_has_group(kf, GROUP)) {
         OPENSSL_cleanse(text, text_len);
         g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_FORMAT,

@@ -276,6 +276,36 @@ test_load_formats(void)
     g_assert_error(error, SNPG_CERT_ERROR, SNPG_CERT_ERROR_PARSE);
 }
 
+/* A certificate the guest sends (its certificate table) names itself: a
+ * terminal escape in its CN must not reach the messages the verifier prints. */
+static void
+test_subject_cn_escaped(void)
+{
+    static const char evil[] = "SEV-\x1b]0;owned\x07\x1b[2J\\VCEK";
+    g_autoptr(X509) cert = X509_new();
+    g_autoptr(EVP_PKEY) key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+    g_autoptr(GError) error = NULL;
+    g_autofree char *cn = NULL;
+    X509_NAME *name = X509_get_subject_name(cert);
+
+    g_assert_nonnull(key);
+    g_assert_true(X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
+                                             (const unsigned char *)evil, -1, -1, 0));
+    g_assert_true(X509_set_issuer_name(cert, name));
+    g_assert_nonnull(X509_gmtime_adj(X509_getm_notBefore(cert), -7200));
+    g_assert_nonnull(X509_gmtime_adj(X509_getm_notAfter(cert), -3600));
+    g_assert_true(X509_set_pubkey(cert, key));
+    g_assert_cmpint(X509_sign(cert, key, EVP_sha384()), >, 0);
+
+    cn = snpg_cert_subject_cn(cert);
+    g_assert_cmpstr(cn, ==, "SEV-\\x1b]0;owned\\x07\\x1b[2J\\x5cVCEK");
+    /* The expiry message quotes the name: escaped there too. */
+    g_assert_false(snpg_cert_check_time(cert, g_get_real_time() / G_USEC_PER_SEC, &error));
+    g_assert_error(error, SNPG_CERT_ERROR, SNPG_CERT_ERROR_EXPIRED);
+    g_assert_null(strchr(error->message, '\x1b'));
+    g_assert_null(strchr(error->message, '\x07'));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -287,5 +317,6 @@ main(int argc, char **argv)
     g_test_add_func("/certs/ext/vectors", test_ext_vectors);
     g_test_add_func("/certs/ext/tampered", test_ext_tampered);
     g_test_add_func("/certs/load/formats", test_load_formats);
+    g_test_add_func("/certs/subject/escaped", test_subject_cn_escaped);
     return g_test_run();
 }

@@ -300,6 +300,40 @@ test_seal_open(gconstpointer data)
     g_assert_true(memcmp(rd1, rd2, 64) != 0);
 }
 
+/* A KEY whose sealed part is as long as the largest secret (the frame
+ * bound allows it) must be refused as malformed, not crash the agent
+ * before authentication (the plaintext buffer is one byte longer). */
+static void
+test_open_key_oversized(void)
+{
+    g_autoptr(EVP_PKEY) agent = snpg_kex_generate(SNPG_KEX_X25519, NULL);
+    g_autoptr(EVP_PKEY) verifier = snpg_kex_generate(SNPG_KEX_X25519, NULL);
+    g_autoptr(GBytes) agent_pub = snpg_kex_export_pub(agent, SNPG_KEX_X25519, NULL);
+    g_autoptr(GBytes) verifier_pub = snpg_kex_export_pub(verifier, SNPG_KEX_X25519, NULL);
+    g_autoptr(GBytes) evidence = g_bytes_new_static("x", 1);
+    g_auto(SnpgKeyPayload) got = { 0 };
+    guint8 confirm[SNPG_PROTO_CONFIRM_LEN];
+
+    for (gsize sealed = SNPG_SECRET_MAX - 1; sealed <= SNPG_SECRET_MAX + 1; sealed++) {
+        gsize len = 2 + 32 + sealed + 16;
+        g_autofree guint8 *msg = g_malloc0(len);
+        g_autoptr(GBytes) key_msg = NULL;
+        g_autoptr(GError) error = NULL;
+
+        g_assert_cmpuint(len, <=, 8192);   /* within KEY's frame bound */
+        snpg_put_u16le(msg, 32);
+        memcpy(msg + 2, g_bytes_get_data(verifier_pub, NULL), 32);
+        key_msg = g_bytes_new(msg, len);
+        g_assert_false(snpg_proto_open_key(&test_hello_msg, SNPG_KEX_X25519, agent, agent_pub,
+                                           evidence, key_msg, &got, confirm, &error));
+        if (sealed >= SNPG_SECRET_MAX)
+            g_assert_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_MALFORMED);
+        else
+            g_assert_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_CRYPTO);
+        g_assert_null(got.disk_key);
+    }
+}
+
 static void
 test_bad_peer_point(void)
 {
@@ -380,6 +414,7 @@ main(int argc, char **argv)
     g_test_add_data_func("/proto/seal-open/p384", &p384, test_seal_open);
     g_test_add_data_func("/proto/seal-open/x25519", &x25519, test_seal_open);
     g_test_add_func("/proto/bad-peer-point", test_bad_peer_point);
+    g_test_add_func("/proto/open-key-oversized", test_open_key_oversized);
     g_test_add_func("/proto/stream", test_stream);
     return g_test_run();
 }

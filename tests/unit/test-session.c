@@ -20,6 +20,7 @@ typedef struct {
     /* agent side */
     GBytes *replay_report;           /* send this instead of a fresh report */
     gboolean fail_report;
+    const char *fail_text;           /* the backend's error text, if set */
     /* verifier side */
     gboolean reject;                 /* the verification callback rejects */
     guint verify_calls;
@@ -34,7 +35,8 @@ fake_report(const guint8 report_data[64], GBytes **ret_report, GBytes **ret_cert
     guint8 report[SNPG_PROTO_REPORT_LEN] = { 0x02 };
 
     if (fx->fail_report) {
-        g_set_error_literal(error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "no /dev/sev-guest");
+        g_set_error_literal(error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+                            fx->fail_text ? fx->fail_text : "no /dev/sev-guest");
         return FALSE;
     }
     if (fx->replay_report) {
@@ -244,6 +246,35 @@ test_agent_without_report_aborts(void)
     g_assert_nonnull(strstr(vt.error->message, "no /dev/sev-guest"));
     g_assert_false(vt.result.key_sent);
     g_assert_cmpuint(fx.verify_calls, ==, 0);
+    g_clear_error(&vt.error);
+    snpg_verifier_result_clear(&vt.result);
+}
+
+/* ABORT text comes from the peer: valid UTF-8, but a terminal escape in it
+ * must not reach the verifier's error message (printed to the operator). */
+static void
+test_abort_text_escaped(void)
+{
+    Fixture fx = { .fail_report = TRUE,
+                   .fail_text = "boom \x1b]0;owned\x07\x1b[2J\xc2\x9b" "31m \xe2\x80\xae tail" };
+    g_auto(SnpgKeyPayload) payload = { 0 };
+    VerifierThread vt = { 0 };
+    g_auto(SnpgAgentResult) ar = { 0 };
+    g_autoptr(GError) error = NULL;
+
+    fill_payload(&payload);
+    g_assert_false(run_pair(&fx, &payload, &vt, &ar, &error));
+    g_assert_error(vt.error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_ABORTED);
+    g_assert_true(g_utf8_validate(vt.error->message, -1, NULL));
+    for (const char *p = vt.error->message; *p; p = g_utf8_next_char(p)) {
+        gunichar c = g_utf8_get_char(p);
+        g_assert_false(g_unichar_iscntrl(c));
+        g_assert_false(c >= 0x202a && c <= 0x202e);
+    }
+    /* Still readable: the text is there, with the controls shown escaped. */
+    g_assert_nonnull(strstr(vt.error->message, "boom \\x1b]0;owned\\x07"));
+    g_assert_nonnull(strstr(vt.error->message, "tail"));
+    g_assert_false(vt.result.key_sent);
     g_clear_error(&vt.error);
     snpg_verifier_result_clear(&vt.result);
 }
@@ -506,6 +537,7 @@ main(int argc, char **argv)
     g_test_add_func("/session/rejection-sends-reasons", test_rejection_sends_reasons);
     g_test_add_func("/session/replayed-report-fails", test_replayed_report_fails);
     g_test_add_func("/session/agent-without-report-aborts", test_agent_without_report_aborts);
+    g_test_add_func("/session/abort-text-escaped", test_abort_text_escaped);
     g_test_add_func("/session/silent-agent-times-out", test_silent_agent_times_out);
     g_test_add_func("/session/silent-verifier-times-out", test_silent_verifier_times_out);
     g_test_add_func("/session/out-of-order", test_out_of_order);

@@ -5,8 +5,11 @@
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -16,6 +19,7 @@
 #include "autocleanups.h"
 #include "buf.h"
 #include "sim.h"
+#include "sim-identity.h"
 #include "testutil.h"
 
 static const char *const product_dirs[] = { NULL, "milan", "genoa", "turin" };
@@ -787,10 +791,65 @@ test_genuine_layout(void)
     }
 }
 
+/* A writer that feeds a pipe until the reader stops reading (EPIPE) or the
+ * limit is reached; counts what it managed to write. */
+typedef struct {
+    int fd;
+    gsize limit;
+    gsize written;
+} PipeFeeder;
+
+static gpointer
+pipe_feeder(gpointer data)
+{
+    PipeFeeder *f = data;
+    static guint8 chunk[16384];
+
+    memset(chunk, 'A', sizeof(chunk));
+    while (f->written < f->limit) {
+        ssize_t n = write(f->fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        f->written += (gsize)n;
+    }
+    close(f->fd);
+    return NULL;
+}
+
+/* The identity may come from a fw_cfg blob the (untrusted) host wrote: a
+ * huge or endless one must be refused after a bounded read, not slurped
+ * whole into memory first. */
+static void
+test_identity_bounded_read(void)
+{
+    PipeFeeder feeder = { .limit = 64u << 20 };
+    g_autoptr(GError) error = NULL;
+    g_autofree char *path = NULL;
+    SnpgSimIdentity *id;
+    GThread *thread;
+    int fds[2];
+
+    signal(SIGPIPE, SIG_IGN);
+    g_assert_cmpint(pipe(fds), ==, 0);
+    feeder.fd = fds[1];
+    path = g_strdup_printf("/proc/self/fd/%d", fds[0]);
+    thread = g_thread_new("feeder", pipe_feeder, &feeder);
+    id = snpg_sim_identity_load(path, &error);
+    close(fds[0]);
+    g_thread_join(thread);
+    g_assert_null(id);
+    g_assert_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_FORMAT);
+    /* 64 KiB identity cap plus what the pipe buffers: far below the 64 MiB offered. */
+    g_assert_cmpuint(feeder.written, <, 4u << 20);
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/sim/identity/bounded-read", test_identity_bounded_read);
     g_test_add_func("/sim/chain/verify", test_chain);
     g_test_add_func("/sim/chain/vcek-extensions", test_vcek_extensions);
     g_test_add_func("/sim/init/same-root", test_init);

@@ -16,6 +16,7 @@
 
 #include "amd-certs.h"
 #include "buf.h"
+#include "reference.h"
 #include "autocleanups.h"
 #include "sim.h"
 #include "testutil.h"
@@ -1101,6 +1102,39 @@ test_sim_crl(void)
     sim_expect(&s, "");
 }
 
+/* A reference file whose list key is present but empty would leave the
+ * verifier with no allowed values, i.e. no check at all: refused. */
+static void
+test_reference_empty_list(void)
+{
+    static const char *const bad[] = {
+        "[snpguard-reference]\nmeasurement=\n",
+        "[snpguard-reference]\nmeasurement=;\n",
+        "[snpguard-reference]\nmeasurement= ; ;\n",
+        "[snpguard-reference]\nchip-id=\n",
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_auto(SnpgVerifyOptions) o = { 0 };
+        g_autoptr(GError) error = NULL;
+
+        snpg_verify_options_init(&o);
+        g_assert_false(snpg_reference_load_data(bad[i], strlen(bad[i]), &o, &error));
+        g_assert_error(error, SNPG_REFERENCE_ERROR, SNPG_REFERENCE_ERROR_VALUE);
+        g_assert_cmpuint(o.measurements->len, ==, 0);
+    }
+    /* Absent keys still mean "not checked". */
+    {
+        static const char ok[] = "[snpguard-reference]\nvmpl=0\n";
+        g_auto(SnpgVerifyOptions) o = { 0 };
+        g_autoptr(GError) error = NULL;
+
+        snpg_verify_options_init(&o);
+        g_assert_true(snpg_reference_load_data(ok, strlen(ok), &o, &error));
+        g_assert_no_error(error);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1143,5 +1177,6 @@ main(int argc, char **argv)
     g_test_add_func("/verify/sim/product", test_sim_product);
     g_test_add_func("/verify/sim/signing-key", test_sim_signing_key);
     g_test_add_func("/verify/sim/crl", test_sim_crl);
+    g_test_add_func("/verify/reference/empty-list", test_reference_empty_list);
     return g_test_run();
 }
