@@ -17,6 +17,8 @@
 
 #include <glib/gi18n.h>
 
+#include "hex.h"
+#include "identity.h"
 #include "port.h"
 #include "psp.h"
 #include "session.h"
@@ -45,6 +47,9 @@ static double opt_backoff_max = 5;
 static gboolean opt_quiet;
 static gboolean opt_version;
 static char *opt_sysfs;
+static char *opt_verifier_pin;
+static gboolean opt_any_verifier;
+static char *opt_cmdline;
 
 static const GOptionEntry entries[] = {
     { "port", 'p', 0, G_OPTION_ARG_STRING, &opt_port,
@@ -71,7 +76,14 @@ static const GOptionEntry entries[] = {
       N_("Seconds to wait for each message of the verifier (default 120)"), N_("S") },
     { "backoff-max", 0, 0, G_OPTION_ARG_DOUBLE, &opt_backoff_max,
       N_("Longest pause between attempts, in seconds (default 5)"), N_("S") },
+    { "verifier-pin", 0, 0, G_OPTION_ARG_STRING, &opt_verifier_pin,
+      N_("Accept keys only from the verifier with this pin (default: snpguard.verifier= on "
+         "the kernel command line)"), N_("HEX") },
+    { "any-verifier", 0, 0, G_OPTION_ARG_NONE, &opt_any_verifier,
+      N_("Accept a key from any verifier: INSECURE, whoever controls the channel can then "
+         "choose this VM's disk key"), NULL },
     { "sysfs", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &opt_sysfs, NULL, NULL },
+    { "cmdline", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &opt_cmdline, NULL, NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, N_("Print errors only"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, N_("Print the version and exit"), NULL },
     { NULL }
@@ -204,6 +216,8 @@ main(int argc, char **argv)
     g_autoptr(SnpgPsp) psp = NULL;
     g_autofree char *device = NULL;
     SnpgAgentConfig config = { .get_report = get_report };
+    guint8 pin[SNPG_PROTO_PIN_LEN];
+    gboolean have_pin = FALSE;
     int listen_fd = -1, modes;
     gint64 backoff = G_USEC_PER_SEC / 2;
     int last = EXIT_FAILED;
@@ -249,6 +263,37 @@ main(int argc, char **argv)
         }
     }
     config.read_timeout_us = (gint64)(opt_timeout * G_USEC_PER_SEC);
+
+    /* Which verifier may hand this VM its key: the pin on the measured kernel
+     * command line, or the option; without either, only when told so. */
+    if (opt_verifier_pin) {
+        if (!snpg_hex_decode("--verifier-pin", opt_verifier_pin, pin, sizeof(pin), &error)) {
+            fail("%s", error->message);
+            return EXIT_USAGE;
+        }
+        have_pin = TRUE;
+    } else {
+        g_autofree char *cmdline = NULL;
+        const char *cmdline_path = opt_cmdline ? opt_cmdline : "/proc/cmdline";
+
+        if (g_file_get_contents(cmdline_path, &cmdline, NULL, NULL)) {
+            have_pin = snpg_identity_pin_from_cmdline(cmdline, pin, &error);
+            if (error) {
+                fail("%s", error->message);
+                return EXIT_FAILED;
+            }
+        }
+    }
+    if (have_pin && opt_any_verifier) {
+        fail(_("--any-verifier contradicts the verifier pin"));
+        return EXIT_USAGE;
+    }
+    if (!have_pin && !opt_any_verifier) {
+        fail(_("no verifier is pinned: put %s=PIN on the kernel command line, give "
+               "--verifier-pin, or --any-verifier (insecure)"), SNPG_IDENTITY_CMDLINE_PARAM);
+        return EXIT_USAGE;
+    }
+    config.verifier_pin = have_pin ? pin : NULL;
 
     /* The simulator is never chosen implicitly: only real hardware is. */
     if (!opt_psp)

@@ -71,26 +71,43 @@ ls "$work/sim"
 say "The guest's launch identity: what the simulated AMD-SP measured"
 "$snpguard" sim identity "$work/sim" --measurement "$measurement" -o "$work/identity"
 
+say "The verifier's identity: guests pin it on their measured kernel command line"
+"$snpguard" verifier-key create "$work/verifier.pem" --force | tee "$work/verifier.pin"
+pin=$(sed -n 's/^pin: //p' "$work/verifier.pin")
+
 say "The guest agent waits for the verifier (standalone mode, simulated reports)"
 head -c 64 /dev/urandom > "$work/disk.key"
 chmod 600 "$work/disk.key"
 rm -f "$work/received.key" "$work/agent.sock"
 "$top/snpguard-agent" --listen "unix:$work/agent.sock" --psp "sim:$work/identity" \
-    --key-out "$work/received.key" --attempts 2 &
+    --key-out "$work/received.key" --attempts 3 --verifier-pin "$pin" &
 agent=$!
 for _ in $(seq 100); do [ -S "$work/agent.sock" ] && break; sleep 0.05; done
 
 say "A wrong measurement: the verifier refuses, and no key leaves"
 rc=0
 "$snpguard" attest --connect "unix:$work/agent.sock" --trust-root "$work/sim/ark.pem" \
-    --measurement "$(printf '%096d' 0)" --key-file "$work/disk.key" || rc=$?
+    --measurement "$(printf '%096d' 0)" --key-file "$work/disk.key" \
+    --verifier-key "$work/verifier.pem" || rc=$?
 [ "$rc" = 3 ] || { echo "demo: expected a rejection (exit status 3), got $rc" >&2; exit 1; }
 echo "(rejected, exit status 3)"
 [ ! -e "$work/received.key" ] || { echo "demo: a key leaked" >&2; exit 1; }
 
+say "Someone else on the channel (the host) cannot hand the VM a key of its own"
+"$snpguard" verifier-key create "$work/impostor.pem" --force > /dev/null
+head -c 64 /dev/urandom > "$work/host.key"
+rc=0
+"$snpguard" attest --connect "unix:$work/agent.sock" --trust-root "$work/sim/ark.pem" \
+    --measurement "$measurement" --key-file "$work/host.key" \
+    --verifier-key "$work/impostor.pem" || rc=$?
+[ "$rc" = 1 ] || { echo "demo: the agent took an impostor's key (exit $rc)" >&2; exit 1; }
+[ ! -e "$work/received.key" ] || { echo "demo: an impostor's key was used" >&2; exit 1; }
+echo "(the agent refused the impostor's key)"
+
 say "snpguard attest: verify the report, then release the disk key sealed to the agent"
 "$snpguard" attest --connect "unix:$work/agent.sock" --trust-root "$work/sim/ark.pem" \
-    --measurement "$measurement" --key-file "$work/disk.key" --luks-cipher aes-xts-plain64
+    --measurement "$measurement" --key-file "$work/disk.key" --luks-cipher aes-xts-plain64 \
+    --verifier-key "$work/verifier.pem"
 wait "$agent"
 
 say "The agent holds exactly the owner's key"

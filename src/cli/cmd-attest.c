@@ -11,7 +11,9 @@
 #include <glib/gi18n.h>
 
 #include "attest.h"
+#include "autocleanups.h"
 #include "cli-util.h"
+#include "identity.h"
 #include "command.h"
 #include "secret.h"
 #include "session.h"
@@ -47,6 +49,7 @@ run(int argc, char **argv)
 {
     g_auto(SnpgVerifyArgs) a = SNPG_VERIFY_ARGS_INIT;
     g_autofree char *connect = NULL, *key_file = NULL, *luks_cipher = NULL, *kex = NULL;
+    g_autofree char *verifier_key = NULL;
     int luks_key_bits = 0;
     double timeout = 30;
     const GOptionEntry entries[] = {
@@ -60,6 +63,9 @@ run(int argc, char **argv)
           N_("SPEC") },
         { "luks-key-bits", 0, 0, G_OPTION_ARG_INT, &luks_key_bits,
           N_("The LUKS2 volume key size the agent must find, in bits"), N_("N") },
+        { "verifier-key", 0, 0, G_OPTION_ARG_FILENAME, &verifier_key,
+          N_("Sign the released key with this identity (see 'snpguard verifier-key'); guests "
+             "that pin it accept keys only from it"), N_("FILE") },
         { "kex", 0, 0, G_OPTION_ARG_STRING, &kex,
           N_("Key agreements to offer: x25519, p384 or both (default both)"), N_("NAME") },
         { "timeout", 't', 0, G_OPTION_ARG_DOUBLE, &timeout,
@@ -81,6 +87,7 @@ run(int argc, char **argv)
     g_autoptr(GError) error = NULL;
     g_auto(SnpgKeyPayload) payload = { 0 };
     g_auto(SnpgVerifierResult) result = { 0 };
+    g_autoptr(EVP_PKEY) identity = NULL;
     SnpgAttestContext actx = { 0 };
     SnpgVerifierConfig cfg = { .verify = snpg_attest_verify };
     gboolean ok;
@@ -106,6 +113,10 @@ run(int argc, char **argv)
     else {
         snpg_cli_error(_("unknown key agreement '%s' (x25519, p384 or both)"), kex);
         return SNPG_EXIT_USAGE;
+    }
+    if (verifier_key && !(identity = snpg_identity_load(verifier_key, &error))) {
+        snpg_cli_error("%s", error->message);
+        return SNPG_EXIT_ERROR;
     }
     if ((rc = snpg_verify_args_prepare(&a, &opts, &verifier, extra)) != SNPG_EXIT_OK)
         return rc;
@@ -145,6 +156,7 @@ run(int argc, char **argv)
     actx = (SnpgAttestContext){ .verifier = verifier, .options = &opts, .leaf = leaf };
     cfg.user_data = &actx;
     cfg.payload = payload.disk_key ? &payload : NULL;
+    cfg.identity = identity;
     cfg.read_timeout_us = (gint64)(timeout * G_USEC_PER_SEC);
     ok = snpg_session_run_verifier(fd, &cfg, &result, &error);
     close(fd);

@@ -34,6 +34,7 @@ void snpg_cli_print_json(JsonNode *node);
 
 extern const SnpgCommand snpg_cmd_measure;
 extern const SnpgCommand snpg_cmd_attest;
+extern const SnpgCommand snpg_cmd_verifier_key;
 extern const SnpgCommand snpg_cmd_report;
 extern const SnpgCommand snpg_cmd_sim;
 extern const SnpgCommand snpg_cmd_idblock;

@@ -12,3 +12,4 @@ snpguard_SOURCES += src/cli/cli-util.c src/cli/cli-util.h
 snpguard_SOURCES += src/cli/cmd-sim-identity.c
 snpguard_SOURCES += src/cli/verify-args.c src/cli/verify-args.h
 snpguard_SOURCES += src/cli/cmd-attest.c
+snpguard_SOURCES += src/cli/cmd-verifier-key.c

@@ -14,6 +14,7 @@ static const SnpgCommand *const commands[] = {
     &snpg_cmd_measure,
     &snpg_cmd_report,
     &snpg_cmd_attest,
+    &snpg_cmd_verifier_key,
     &snpg_cmd_sim,
     &snpg_cmd_idblock,
     &snpg_cmd_certs,

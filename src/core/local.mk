@@ -38,3 +38,5 @@ libsnpguard_core_la_SOURCES += src/core/transport.c src/core/transport.h
 # Extended-report certificate tables; evidence verification for sessions.
 libsnpguard_core_la_SOURCES += src/core/certtable.c src/core/certtable.h \
 	src/core/attest.c src/core/attest.h
+# The verifier's identity (an Ed25519 key the guest pins).
+libsnpguard_core_la_SOURCES += src/core/identity.c src/core/identity.h

@@ -30,6 +30,7 @@ static const guint8 magic[4] = { 'S', 'N', 'P', 'G' };
 static const char transcript_label[] = "snpguard/v1";
 static const char wrap_label[] = "snpguard/v1 key wrap";
 static const char done_label[] = "snpguard/v1 done";
+static const char auth_label[] = "snpguard/v1 verifier";
 
 #define P384_PUB_LEN 97
 #define X25519_PUB_LEN 32
@@ -217,9 +218,15 @@ write_all(int fd, const guint8 *data, gsize len, gint64 deadline, GError **error
 }
 
 static gboolean
-read_all(int fd, guint8 *data, gsize len, gint64 deadline, GError **error)
+read_all(int fd, guint8 *data, gsize len, gboolean expect_wait, gint64 deadline, GError **error)
 {
     gboolean is_socket = TRUE;
+
+    /* A message header usually has to be waited for (the peer is still
+     * computing): poll first rather than fail a read; the payload that
+     * follows is usually there already. */
+    if (expect_wait && !wait_fd(fd, POLLIN, deadline, error))
+        return FALSE;
 
     while (len > 0) {
         ssize_t n;
@@ -279,12 +286,12 @@ snpg_proto_read_frame(int fd, gint64 deadline, SnpgMsgType *ret_type,
     SnpgMsgType type;
     guint32 length;
 
-    if (!read_all(fd, header, sizeof(header), deadline, error) ||
+    if (!read_all(fd, header, sizeof(header), TRUE, deadline, error) ||
         !snpg_proto_parse_header(header, sizeof(header), &type, &length, error))
         return FALSE;
     /* length is bounded by payload_bounds, so this allocation is too. */
     payload = g_malloc(length ? length : 1);
-    if (!read_all(fd, payload, length, deadline, error))
+    if (!read_all(fd, payload, length, FALSE, deadline, error))
         return FALSE;
     *ret_type = type;
     *ret_payload = g_bytes_new_take(g_steal_pointer(&payload), length);
@@ -723,9 +730,47 @@ snpg_proto_decode_items(const guint8 *data, gsize len, SnpgKeyPayload *ret, GErr
     return TRUE;
 }
 
+/* The verifier's signature over a KEY message: everything the agent checks
+ * is covered, so only the pinned verifier can have sent it. */
+static GBytes *
+auth_message(const guint8 report_data[SNPG_PROTO_REPORT_DATA_LEN],
+             const guint8 ev_digest[EVIDENCE_DIGEST_LEN], const guint8 *pub, gsize pub_len,
+             const guint8 *sealed, gsize sealed_len)
+{
+    GByteArray *m = g_byte_array_new();
+    guint8 len16[2];
+
+    g_byte_array_append(m, (const guint8 *)auth_label, sizeof(auth_label) - 1);
+    g_byte_array_append(m, report_data, SNPG_PROTO_REPORT_DATA_LEN);
+    g_byte_array_append(m, ev_digest, EVIDENCE_DIGEST_LEN);
+    snpg_put_u16le(len16, (guint16)pub_len);
+    g_byte_array_append(m, len16, 2);
+    g_byte_array_append(m, pub, (guint)pub_len);
+    g_byte_array_append(m, sealed, (guint)sealed_len);
+    return g_byte_array_free_to_bytes(m);
+}
+
+gboolean
+snpg_proto_identity_pin(EVP_PKEY *identity, guint8 ret[SNPG_PROTO_PIN_LEN], GError **error)
+{
+    guint8 raw[SNPG_PROTO_IDENTITY_PUB_LEN];
+    size_t raw_len = sizeof(raw);
+    unsigned int md_len = 0;
+
+    if (EVP_PKEY_get_base_id(identity) != EVP_PKEY_ED25519 ||
+        !EVP_PKEY_get_raw_public_key(identity, raw, &raw_len) || raw_len != sizeof(raw) ||
+        !EVP_Digest(raw, raw_len, ret, &md_len, EVP_sha256(), NULL) || md_len != SNPG_PROTO_PIN_LEN) {
+        ERR_clear_error();
+        g_set_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_CRYPTO,
+                    _("A verifier identity must be an Ed25519 key"));
+        return FALSE;
+    }
+    return TRUE;
+}
+
 GBytes *
 snpg_proto_seal_key(const SnpgHello *hello, SnpgKex kex, GBytes *agent_pub, GBytes *evidence,
-                    const SnpgKeyPayload *payload,
+                    const SnpgKeyPayload *payload, EVP_PKEY *identity,
                     guint8 ret_confirm[SNPG_PROTO_CONFIRM_LEN], GError **error)
 {
     guint8 report_data[SNPG_PROTO_REPORT_DATA_LEN];
@@ -738,9 +783,11 @@ snpg_proto_seal_key(const SnpgHello *hello, SnpgKex kex, GBytes *agent_pub, GByt
     g_autoptr(EVP_CIPHER_CTX) cctx = NULL;
     g_autoptr(EVP_CIPHER) aes = NULL;
     g_autoptr(GByteArray) aad = g_byte_array_new();
-    g_autofree guint8 *out = NULL;
-    gsize pub_len, items_len, off;
-    int n = 0;
+    g_autofree guint8 *sealed = NULL;
+    g_autoptr(GByteArray) out = g_byte_array_new();
+    guint8 auth[2 + SNPG_PROTO_AUTH_LEN] = { 0 };
+    gsize pub_len, items_len, sealed_len;
+    int n = 0, done = 0;
 
     if (!(peer = import_pub(kex, agent_pub, error)) ||
         !(own = snpg_kex_generate(kex, error)) ||
@@ -754,10 +801,8 @@ snpg_proto_seal_key(const SnpgHello *hello, SnpgKex kex, GBytes *agent_pub, GByt
     items = encode_items(payload);
     items_len = items ? snpg_secret_len(items) : 0;
     pub_len = g_bytes_get_size(own_pub);
-    out = g_malloc(2 + pub_len + items_len + GCM_TAG_LEN);
-    snpg_put_u16le(out, (guint16)pub_len);
-    memcpy(out + 2, g_bytes_get_data(own_pub, NULL), pub_len);
-    off = 2 + pub_len;
+    sealed_len = items_len + GCM_TAG_LEN;
+    sealed = g_malloc(sealed_len);
 
     g_byte_array_append(aad, report_data, sizeof(report_data));
     g_byte_array_append(aad, ev_digest, sizeof(ev_digest));
@@ -767,17 +812,82 @@ snpg_proto_seal_key(const SnpgHello *hello, SnpgKex kex, GBytes *agent_pub, GByt
     if (!aes || !cctx ||
         !EVP_EncryptInit_ex2(cctx, aes, snpg_secret_data(okm), snpg_secret_data(okm) + 32, NULL) ||
         !EVP_EncryptUpdate(cctx, NULL, &n, aad->data, (int)aad->len) ||
-        (items_len && !EVP_EncryptUpdate(cctx, out + off, &n, snpg_secret_data(items), (int)items_len)) ||
-        !EVP_EncryptFinal_ex(cctx, out + off + n, &n) ||
-        !EVP_CIPHER_CTX_ctrl(cctx, EVP_CTRL_GCM_GET_TAG, GCM_TAG_LEN, out + off + items_len))
+        (items_len && !EVP_EncryptUpdate(cctx, sealed, &done, snpg_secret_data(items), (int)items_len)) ||
+        !EVP_EncryptFinal_ex(cctx, sealed + done, &n) ||
+        !EVP_CIPHER_CTX_ctrl(cctx, EVP_CTRL_GCM_GET_TAG, GCM_TAG_LEN, sealed + items_len))
         return crypto_failed(error, "AES-GCM seal"), NULL;
+
+    /* Signed by the verifier's identity, when it has one (docs/protocol.md). */
+    if (identity) {
+        g_autoptr(GBytes) msg = auth_message(report_data, ev_digest, g_bytes_get_data(own_pub, NULL),
+                                             pub_len, sealed, sealed_len);
+        g_autoptr(EVP_MD_CTX) md = EVP_MD_CTX_new();
+        size_t raw_len = SNPG_PROTO_IDENTITY_PUB_LEN, sig_len = SNPG_PROTO_AUTH_LEN - SNPG_PROTO_IDENTITY_PUB_LEN;
+
+        snpg_put_u16le(auth, SNPG_PROTO_AUTH_LEN);
+        if (EVP_PKEY_get_base_id(identity) != EVP_PKEY_ED25519 ||
+            !EVP_PKEY_get_raw_public_key(identity, auth + 2, &raw_len) ||
+            raw_len != SNPG_PROTO_IDENTITY_PUB_LEN || !md ||
+            EVP_DigestSignInit(md, NULL, NULL, NULL, identity) != 1 ||
+            EVP_DigestSign(md, auth + 2 + SNPG_PROTO_IDENTITY_PUB_LEN, &sig_len,
+                           g_bytes_get_data(msg, NULL), g_bytes_get_size(msg)) != 1 ||
+            sig_len != SNPG_PROTO_AUTH_LEN - SNPG_PROTO_IDENTITY_PUB_LEN)
+            return crypto_failed(error, "verifier signature"), NULL;
+    }
+    {
+        guint8 len16[2];
+        snpg_put_u16le(len16, (guint16)pub_len);
+        g_byte_array_append(out, len16, 2);
+        g_byte_array_append(out, g_bytes_get_data(own_pub, NULL), (guint)pub_len);
+        g_byte_array_append(out, auth, identity ? sizeof(auth) : 2);
+        g_byte_array_append(out, sealed, (guint)sealed_len);
+    }
     confirm_tag(okm, ret_confirm);
-    return g_bytes_new_take(g_steal_pointer(&out), 2 + pub_len + items_len + GCM_TAG_LEN);
+    return g_byte_array_free_to_bytes(g_steal_pointer(&out));
+}
+
+/* With a pin, KEY must carry the pinned verifier's valid signature. */
+static gboolean
+check_auth(const guint8 *auth, guint16 auth_len, const guint8 *verifier_pin, GBytes *msg,
+           GError **error)
+{
+    g_autoptr(EVP_PKEY) key = NULL;
+    g_autoptr(EVP_MD_CTX) md = NULL;
+    guint8 pin[SNPG_PROTO_PIN_LEN];
+    unsigned int pin_len = 0;
+
+    if (!verifier_pin)
+        return TRUE;
+    if (auth_len != SNPG_PROTO_AUTH_LEN) {
+        g_set_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_UNAUTHENTICATED,
+                    _("The key is not signed by a verifier, and this agent accepts keys from "
+                      "its pinned verifier only"));
+        return FALSE;
+    }
+    if (!EVP_Digest(auth, SNPG_PROTO_IDENTITY_PUB_LEN, pin, &pin_len, EVP_sha256(), NULL) ||
+        CRYPTO_memcmp(pin, verifier_pin, SNPG_PROTO_PIN_LEN) != 0) {
+        g_set_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_UNAUTHENTICATED,
+                    _("The key is signed by a verifier other than the pinned one"));
+        return FALSE;
+    }
+    key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, auth, SNPG_PROTO_IDENTITY_PUB_LEN);
+    md = EVP_MD_CTX_new();
+    if (!key || !md || EVP_DigestVerifyInit(md, NULL, NULL, NULL, key) != 1 ||
+        EVP_DigestVerify(md, auth + SNPG_PROTO_IDENTITY_PUB_LEN,
+                         SNPG_PROTO_AUTH_LEN - SNPG_PROTO_IDENTITY_PUB_LEN,
+                         g_bytes_get_data(msg, NULL), g_bytes_get_size(msg)) != 1) {
+        ERR_clear_error();
+        g_set_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_UNAUTHENTICATED,
+                    _("The pinned verifier's signature on the key does not verify"));
+        return FALSE;
+    }
+    return TRUE;
 }
 
 gboolean
 snpg_proto_open_key(const SnpgHello *hello, SnpgKex kex,
                     EVP_PKEY *agent_key, GBytes *agent_pub, GBytes *evidence, GBytes *key_msg,
+                    const guint8 *verifier_pin,
                     SnpgKeyPayload *ret, guint8 ret_confirm[SNPG_PROTO_CONFIRM_LEN],
                     GError **error)
 {
@@ -793,10 +903,10 @@ snpg_proto_open_key(const SnpgHello *hello, SnpgKex kex,
     SnpgBuf b;
     gsize len;
     const guint8 *data = g_bytes_get_data(key_msg, &len);
-    const guint8 *pub, *sealed;
-    guint16 pub_len;
+    const guint8 *pub, *sealed, *auth = NULL;
+    guint16 pub_len, auth_len;
     gsize sealed_len;
-    int n = 0;
+    int n = 0, done = 0;
 
     snpg_buf_init(&b, data, len);
     /* The plaintext buffer below is sealed_len + 1 bytes and a SnpgSecret
@@ -805,17 +915,26 @@ snpg_proto_open_key(const SnpgHello *hello, SnpgKex kex,
      * a peer's sealed_len of exactly SNPG_SECRET_MAX from a NULL secret). */
     if (snpg_buf_get_u16le(&b, &pub_len) < 0 || pub_len != snpg_kex_pub_len(kex) ||
         snpg_buf_peek_ptr(&b, &pub, pub_len) < 0 ||
+        snpg_buf_get_u16le(&b, &auth_len) < 0 ||
+        (auth_len != 0 && auth_len != SNPG_PROTO_AUTH_LEN) ||
+        snpg_buf_peek_ptr(&b, &auth, auth_len) < 0 ||
         snpg_buf_remaining(&b) < GCM_TAG_LEN ||
         snpg_buf_remaining(&b) - GCM_TAG_LEN >= SNPG_SECRET_MAX)
         return malformed(error, "KEY");
     sealed_len = snpg_buf_remaining(&b) - GCM_TAG_LEN;
     snpg_buf_peek_ptr(&b, &sealed, sealed_len + GCM_TAG_LEN);
 
+    snpg_proto_report_data(hello, kex, agent_pub, report_data);
+    evidence_digest(evidence, ev_digest);
+    {
+        g_autoptr(GBytes) msg = auth_message(report_data, ev_digest, pub, pub_len, sealed,
+                                             sealed_len + GCM_TAG_LEN);
+        if (!check_auth(auth, auth_len, verifier_pin, msg, error))
+            return FALSE;
+    }
     verifier_pub = g_bytes_new(pub, pub_len);
     if (!(peer = import_pub(kex, verifier_pub, error)))
         return FALSE;
-    snpg_proto_report_data(hello, kex, agent_pub, report_data);
-    evidence_digest(evidence, ev_digest);
     if (!(okm = derive_okm(agent_key, peer, hello->nonce, report_data, ev_digest, verifier_pub,
                            error)))
         return FALSE;
@@ -830,9 +949,9 @@ snpg_proto_open_key(const SnpgHello *hello, SnpgKex kex,
     if (!aes || !cctx ||
         !EVP_DecryptInit_ex2(cctx, aes, snpg_secret_data(okm), snpg_secret_data(okm) + 32, NULL) ||
         !EVP_DecryptUpdate(cctx, NULL, &n, aad->data, (int)aad->len) ||
-        (sealed_len && !EVP_DecryptUpdate(cctx, snpg_secret_data(items), &n, sealed, (int)sealed_len)) ||
+        (sealed_len && !EVP_DecryptUpdate(cctx, snpg_secret_data(items), &done, sealed, (int)sealed_len)) ||
         !EVP_CIPHER_CTX_ctrl(cctx, EVP_CTRL_GCM_SET_TAG, GCM_TAG_LEN, (void *)(sealed + sealed_len)) ||
-        EVP_DecryptFinal_ex(cctx, snpg_secret_data(items) + n, &n) <= 0) {
+        EVP_DecryptFinal_ex(cctx, snpg_secret_data(items) + done, &n) <= 0) {
         ERR_clear_error();
         g_set_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_CRYPTO,
                     _("The sealed key failed authentication: it was not made for this session"));

@@ -19,6 +19,11 @@
 #define SNPG_PROTO_TEXT_MAX 1024
 #define SNPG_PROTO_REASONS_MAX 64
 #define SNPG_PROTO_DISK_KEY_MAX 512
+/* The verifier's identity: an Ed25519 key, pinned in the guest by the
+ * SHA-256 of its raw public key (on the measured kernel command line). */
+#define SNPG_PROTO_IDENTITY_PUB_LEN 32
+#define SNPG_PROTO_AUTH_LEN (32 + 64)     /* identity public key | signature */
+#define SNPG_PROTO_PIN_LEN 32
 
 /* Message types: part of the wire format, never renumbered. */
 typedef enum {
@@ -52,6 +57,7 @@ enum {
     SNPG_PROTO_REASON_VERIFIER = 1001,    /* the verifier could not run its checks */
     SNPG_PROTO_REASON_NO_REPORT = 1100,   /* ABORT: the agent could not get a report */
     SNPG_PROTO_REASON_BAD_KEY = 1101,     /* ABORT: the sealed key did not open */
+    SNPG_PROTO_REASON_UNPINNED = 1102,    /* ABORT: KEY not from the pinned verifier */
 };
 
 #define SNPG_PROTO_ERROR snpg_proto_error_quark()
@@ -64,6 +70,7 @@ typedef enum {
     SNPG_PROTO_ERROR_IO,
     SNPG_PROTO_ERROR_CRYPTO,      /* authentication failed or a key is invalid */
     SNPG_PROTO_ERROR_ABORTED,     /* the agent gave up (ABORT) */
+    SNPG_PROTO_ERROR_UNAUTHENTICATED, /* KEY not signed by the pinned verifier */
 } SnpgProtoError;
 
 const char *snpg_msg_type_to_string(SnpgMsgType type);
@@ -119,6 +126,9 @@ gboolean snpg_refusal_decode(GBytes *payload, SnpgRefusal *ret, GError **error);
 
 /* --- the key schedule ------------------------------------------------- */
 
+/* The pin of a verifier identity: SHA-256 of its raw Ed25519 public key. */
+gboolean snpg_proto_identity_pin(EVP_PKEY *identity, guint8 ret[SNPG_PROTO_PIN_LEN], GError **error);
+
 /* Public key bytes as sent on the wire for the given kex. */
 gsize snpg_kex_pub_len(SnpgKex kex);
 EVP_PKEY *snpg_kex_generate(SnpgKex kex, GError **error);
@@ -147,6 +157,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SnpgKeyPayload, snpg_key_payload_clear)
  * Returns the KEY message payload, and the confirmation DONE must carry. */
 GBytes *snpg_proto_seal_key(const SnpgHello *hello, SnpgKex kex, GBytes *agent_pub,
                             GBytes *evidence, const SnpgKeyPayload *payload,
+                            EVP_PKEY *identity /* Ed25519, or NULL: unsigned */,
                             guint8 ret_confirm[SNPG_PROTO_CONFIRM_LEN], GError **error);
 
 /* Agent side: opens a KEY message with its private key; evidence is the
@@ -154,5 +165,6 @@ GBytes *snpg_proto_seal_key(const SnpgHello *hello, SnpgKex kex, GBytes *agent_p
 gboolean snpg_proto_open_key(const SnpgHello *hello, SnpgKex kex,
                              EVP_PKEY *agent_key, GBytes *agent_pub, GBytes *evidence,
                              GBytes *key_msg,
+                             const guint8 *verifier_pin /* 32 bytes, or NULL: any verifier */,
                              SnpgKeyPayload *ret, guint8 ret_confirm[SNPG_PROTO_CONFIRM_LEN],
                              GError **error);

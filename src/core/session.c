@@ -197,7 +197,7 @@ snpg_session_run_verifier(int fd, const SnpgVerifierConfig *config,
             ? config->choose_payload(ev.report, config->choose_data) : config->payload;
         g_autoptr(GBytes) key_msg = snpg_proto_seal_key(&hello, ev.kex, ev.pub, evidence,
                                                         release ? release : &empty,
-                                                        confirm, error);
+                                                        config->identity, confirm, error);
         if (!key_msg)
             return FALSE;
         /* One release per nonce: this is the only KEY this session sends. */
@@ -260,6 +260,7 @@ snpg_session_run_agent(int fd, const SnpgAgentConfig *config, SnpgAgentResult *r
     g_autoptr(GBytes) certs = NULL;
     g_autoptr(GBytes) evidence = NULL;
     g_autoptr(GError) report_error = NULL;
+    g_autoptr(GError) open_error = NULL;
     g_auto(SnpgEvidence) ev = { 0 };
     guint8 report_data[SNPG_PROTO_REPORT_DATA_LEN];
     guint8 confirm[SNPG_PROTO_CONFIRM_LEN];
@@ -324,10 +325,15 @@ snpg_session_run_agent(int fd, const SnpgAgentConfig *config, SnpgAgentResult *r
     }
     if (type != SNPG_MSG_KEY)
         return unexpected(type, "KEY or REFUSE", error);
-    if (!snpg_proto_open_key(&hello, kex, key, pub, evidence, payload, &result->payload, confirm,
-                             error)) {
-        send_abort(fd, SNPG_PROTO_REASON_BAD_KEY, "the sealed key did not open",
+    if (!snpg_proto_open_key(&hello, kex, key, pub, evidence, payload, config->verifier_pin,
+                             &result->payload, confirm, &open_error)) {
+        gboolean unpinned = g_error_matches(open_error, SNPG_PROTO_ERROR,
+                                            SNPG_PROTO_ERROR_UNAUTHENTICATED);
+        send_abort(fd, unpinned ? SNPG_PROTO_REASON_UNPINNED : SNPG_PROTO_REASON_BAD_KEY,
+                   unpinned ? "the key is not from the verifier this VM pins"
+                            : "the sealed key did not open",
                    deadline_after(config->read_timeout_us, AGENT_DEFAULT_TIMEOUT));
+        g_propagate_error(error, g_steal_pointer(&open_error));
         return FALSE;
     }
     result->refused = FALSE;

@@ -30,6 +30,7 @@ typedef struct {
      * answer replaces payload. Called at most once per session. */
     const SnpgKeyPayload *(*choose_payload)(GBytes *report, gpointer choose_data);
     gpointer choose_data;
+    EVP_PKEY *identity;            /* Ed25519: signs KEY so agents can pin it */
 } SnpgVerifierConfig;
 
 typedef enum {
@@ -64,6 +65,8 @@ typedef struct {
     SnpgSessionReportFunc get_report;
     gpointer user_data;
     SnpgKex kex;                   /* 0: the best the verifier offers */
+    const guint8 *verifier_pin;    /* SNPG_PROTO_PIN_LEN bytes: accept keys
+                                    * only from this verifier; NULL: any */
     gint64 read_timeout_us;        /* 0: 120 s (verification may fetch) */
 } SnpgAgentConfig;
 

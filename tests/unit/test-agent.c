@@ -21,6 +21,9 @@ static char *sim_dir;
 static X509 *trust_root;
 static const guint8 measurement[48] = { 0x11, 0x22, [47] = 0x33 };
 static const char disk_key[] = "this is the 32-byte disk key....";
+static EVP_PKEY *identity;       /* the verifier's; the agents pin it */
+static EVP_PKEY *impostor;       /* someone else on the channel */
+static char *pin_hex;
 
 static char *
 write_identity(const char *name, guint64 policy)
@@ -91,7 +94,7 @@ connect_agent(const char *address)
 
 /* One verifier session on fd with the real verifier and the sim root. */
 static gboolean
-verify_once(int fd, gboolean accept_debug, SnpgVerifierResult *result)
+verify_as(int fd, EVP_PKEY *signer, gboolean accept_debug, SnpgVerifierResult *result)
 {
     g_autoptr(SnpgVerifier) verifier = snpg_verifier_new();
     g_auto(SnpgVerifyOptions) options = { 0 };
@@ -99,7 +102,8 @@ verify_once(int fd, gboolean accept_debug, SnpgVerifierResult *result)
     g_autoptr(GError) error = NULL;
     SnpgAttestContext ctx = { .verifier = verifier, .options = &options };
     SnpgVerifierConfig cfg = { .verify = snpg_attest_verify, .user_data = &ctx,
-                               .payload = &payload, .read_timeout_us = 30 * G_USEC_PER_SEC };
+                               .payload = &payload, .read_timeout_us = 30 * G_USEC_PER_SEC,
+                               .identity = signer };
     gboolean ok;
 
     snpg_verify_options_init(&options);
@@ -115,6 +119,13 @@ verify_once(int fd, gboolean accept_debug, SnpgVerifierResult *result)
     return ok;
 }
 
+/* The genuine verifier: signs with the identity the agents pin. */
+static gboolean
+verify_once(int fd, gboolean accept_debug, SnpgVerifierResult *result)
+{
+    return verify_as(fd, identity, accept_debug, result);
+}
+
 static void
 test_standalone_delivers_key(void)
 {
@@ -123,7 +134,7 @@ test_standalone_delivers_key(void)
     g_autofree char *address = g_strdup_printf("unix:%s", sock);
     g_autofree char *psp = g_strdup_printf("sim:%s", id);
     g_autofree char *key_out = g_build_filename(tmp, "ok.key", NULL);
-    const char *args[] = { "--listen", address, "--psp", psp, "--key-out", key_out, "--attempts", "1", NULL };
+    const char *args[] = { "--listen", address, "--psp", psp, "--key-out", key_out, "--attempts", "1", "--verifier-pin", pin_hex, NULL };
     g_auto(SnpgVerifierResult) result = { 0 };
     g_autofree char *err = NULL;
     g_autofree char *content = NULL;
@@ -153,7 +164,7 @@ test_final_refusal_writes_nothing(void)
     g_autofree char *psp = g_strdup_printf("sim:%s", id);
     g_autofree char *key_out = g_build_filename(tmp, "debug.key", NULL);
     const char *args[] = { "--listen", address, "--psp", psp, "--key-out", key_out, "--attempts", "2",
-                           "--backoff-max", "0", NULL };
+                           "--backoff-max", "0", "--verifier-pin", pin_hex, NULL };
     g_auto(SnpgVerifierResult) r1 = { 0 };
     g_auto(SnpgVerifierResult) r2 = { 0 };
     g_autofree char *err = NULL;
@@ -178,7 +189,7 @@ test_survives_verifier_restart(void)
     g_autofree char *psp = g_strdup_printf("sim:%s", id);
     g_autofree char *key_out = g_build_filename(tmp, "restart.key", NULL);
     const char *args[] = { "--listen", address, "--psp", psp, "--key-out", key_out, "--attempts", "3",
-                           NULL };
+                           "--verifier-pin", pin_hex, NULL };
     g_auto(SnpgVerifierResult) result = { 0 };
     g_autofree char *err = NULL;
     g_autofree char *content = NULL;
@@ -209,7 +220,7 @@ test_existing_key_file_untouched(void)
     g_autofree char *address = g_strdup_printf("unix:%s", sock);
     g_autofree char *psp = g_strdup_printf("sim:%s", id);
     g_autofree char *key_out = snpg_test_write(tmp, "exists.key", "old", 3);
-    const char *args[] = { "--listen", address, "--psp", psp, "--key-out", key_out, "--attempts", "1", NULL };
+    const char *args[] = { "--listen", address, "--psp", psp, "--key-out", key_out, "--attempts", "1", "--verifier-pin", pin_hex, NULL };
     g_auto(SnpgVerifierResult) result = { 0 };
     g_autofree char *err = NULL;
     g_autofree char *content = NULL;
@@ -223,13 +234,109 @@ test_existing_key_file_untouched(void)
     g_assert_cmpmem(content, len, "old", 3);
 }
 
+/* Someone else on the channel (the host playing verifier) cannot hand the
+ * VM a key: unsigned, or signed by another identity, the agent refuses it. */
+static void
+test_only_the_pinned_verifier(void)
+{
+    g_autofree char *id = write_identity("pinned.id", 0x30000);
+    g_autofree char *sock = g_build_filename(tmp, "pinned.sock", NULL);
+    g_autofree char *address = g_strdup_printf("unix:%s", sock);
+    g_autofree char *psp = g_strdup_printf("sim:%s", id);
+    g_autofree char *key_out = g_build_filename(tmp, "pinned.key", NULL);
+    const char *args[] = { "--listen", address, "--psp", psp, "--key-out", key_out, "--attempts", "3",
+                           "--verifier-pin", pin_hex, NULL };
+    g_auto(SnpgVerifierResult) r1 = { 0 };
+    g_auto(SnpgVerifierResult) r2 = { 0 };
+    g_auto(SnpgVerifierResult) r3 = { 0 };
+    g_autofree char *err = NULL;
+    g_autofree char *content = NULL;
+    gsize len = 0;
+    Agent agent;
+
+    agent_start(&agent, args);
+    /* An impostor: the report verifies, but the agent rejects its KEY. */
+    g_assert_false(verify_as(connect_agent(address), impostor, FALSE, &r1));
+    g_assert_false(r1.key_confirmed);
+    g_assert_false(g_file_test(key_out, G_FILE_TEST_EXISTS));
+    /* An unsigned KEY: the same. */
+    g_assert_false(verify_as(connect_agent(address), NULL, FALSE, &r2));
+    g_assert_false(g_file_test(key_out, G_FILE_TEST_EXISTS));
+    /* The pinned verifier. */
+    g_assert_true(verify_once(connect_agent(address), FALSE, &r3));
+    g_assert_cmpint(agent_wait(&agent, &err), ==, 0);
+    g_assert_nonnull(strstr(err, "other than the pinned one"));
+    g_assert_nonnull(strstr(err, "not signed by a verifier"));
+    g_assert_true(g_file_get_contents(key_out, &content, &len, NULL));
+    g_assert_cmpmem(content, len, disk_key, strlen(disk_key));
+}
+
+/* The pin comes from the (measured) kernel command line by default; without
+ * any pin the agent does not start unless told to accept any verifier. */
+static void
+test_pin_from_cmdline(void)
+{
+    g_autofree char *id = write_identity("cmdline.id", 0x30000);
+    g_autofree char *sock = g_build_filename(tmp, "cmdline.sock", NULL);
+    g_autofree char *address = g_strdup_printf("unix:%s", sock);
+    g_autofree char *psp = g_strdup_printf("sim:%s", id);
+    g_autofree char *key_out = g_build_filename(tmp, "cmdline.key", NULL);
+    g_autofree char *line = g_strdup_printf("console=ttyS0 snpguard.verifier=%s quiet\n", pin_hex);
+    g_autofree char *cmdline = snpg_test_write(tmp, "cmdline", line, strlen(line));
+    g_autofree char *no_pin = snpg_test_write(tmp, "cmdline-none", "console=ttyS0\n", 14);
+    g_autofree char *bad_pin = snpg_test_write(tmp, "cmdline-bad", "snpguard.verifier=zz\n", 21);
+    const char *args[] = { "--listen", address, "--psp", psp, "--key-out", key_out, "--attempts", "2",
+                           "--cmdline", cmdline, NULL };
+    const char *unpinned[] = { "--connect", address, "--psp", psp, "--cmdline", no_pin, NULL };
+    const char *malformed[] = { "--connect", address, "--psp", psp, "--cmdline", bad_pin, NULL };
+    g_auto(SnpgVerifierResult) r1 = { 0 };
+    g_auto(SnpgVerifierResult) r2 = { 0 };
+    g_autofree char *err = NULL, *e2 = NULL, *e3 = NULL;
+    Agent agent;
+
+    agent_start(&agent, args);
+    g_assert_false(verify_as(connect_agent(address), impostor, FALSE, &r1));
+    g_assert_true(verify_once(connect_agent(address), FALSE, &r2));
+    g_assert_cmpint(agent_wait(&agent, &err), ==, 0);
+    g_assert_true(g_file_test(key_out, G_FILE_TEST_EXISTS));
+
+    agent_start(&agent, unpinned);
+    g_assert_cmpint(agent_wait(&agent, &e2), ==, 2);
+    g_assert_nonnull(strstr(e2, "no verifier is pinned"));
+    agent_start(&agent, malformed);
+    g_assert_cmpint(agent_wait(&agent, &e3), ==, 1);
+    g_assert_nonnull(strstr(e3, "snpguard.verifier"));
+}
+
+/* --any-verifier: the explicit, insecure way to take any verifier's key. */
+static void
+test_any_verifier(void)
+{
+    g_autofree char *id = write_identity("any.id", 0x30000);
+    g_autofree char *sock = g_build_filename(tmp, "any.sock", NULL);
+    g_autofree char *address = g_strdup_printf("unix:%s", sock);
+    g_autofree char *psp = g_strdup_printf("sim:%s", id);
+    g_autofree char *key_out = g_build_filename(tmp, "any.key", NULL);
+    const char *args[] = { "--listen", address, "--psp", psp, "--key-out", key_out, "--attempts", "1",
+                           "--any-verifier", NULL };
+    g_auto(SnpgVerifierResult) result = { 0 };
+    g_autofree char *err = NULL;
+    Agent agent;
+
+    agent_start(&agent, args);
+    g_assert_true(verify_as(connect_agent(address), NULL, FALSE, &result));
+    g_assert_cmpint(agent_wait(&agent, &err), ==, 0);
+    g_assert_true(g_file_test(key_out, G_FILE_TEST_EXISTS));
+}
+
 static void
 test_usage_and_backend_errors(void)
 {
     const char *bad_usage[] = { "--listen", "unix:/x", "--connect", "unix:/y", NULL };
     const char *bad_kex[] = { "--kex", "rsa", NULL };
-    const char *bad_psp[] = { "--psp", "tpm", "--connect", "unix:/nonexistent", NULL };
-    const char *no_sim[] = { "--psp", "sim:/nonexistent/identity", "--connect", "unix:/x", NULL };
+    const char *bad_psp[] = { "--psp", "tpm", "--connect", "unix:/nonexistent", "--any-verifier", NULL };
+    const char *no_sim[] = { "--psp", "sim:/nonexistent/identity", "--connect", "unix:/x",
+                             "--any-verifier", NULL };
     g_autofree char *e1 = NULL, *e2 = NULL, *e3 = NULL, *e4 = NULL;
     Agent agent;
 
@@ -284,15 +391,28 @@ main(int argc, char **argv)
     ark = g_build_filename(sim_dir, "ark.pem", NULL);
     trust_root = snpg_cert_load_file(ark, &error);
     g_assert_no_error(error);
+    identity = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    impostor = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    {
+        guint8 pin[SNPG_PROTO_PIN_LEN];
+        g_assert_true(snpg_proto_identity_pin(identity, pin, &error));
+        pin_hex = snpg_test_hex(pin, sizeof(pin));
+    }
 
     g_test_add_func("/agent/standalone-delivers-key", test_standalone_delivers_key);
     g_test_add_func("/agent/final-refusal-writes-nothing", test_final_refusal_writes_nothing);
     g_test_add_func("/agent/survives-verifier-restart", test_survives_verifier_restart);
     g_test_add_func("/agent/existing-key-file-untouched", test_existing_key_file_untouched);
+    g_test_add_func("/agent/only-the-pinned-verifier", test_only_the_pinned_verifier);
+    g_test_add_func("/agent/pin-from-cmdline", test_pin_from_cmdline);
+    g_test_add_func("/agent/any-verifier", test_any_verifier);
     g_test_add_func("/agent/usage-and-backend-errors", test_usage_and_backend_errors);
     g_test_add_func("/agent/port-discovery", test_port_discovery);
     status = g_test_run();
     X509_free(trust_root);
+    EVP_PKEY_free(identity);
+    EVP_PKEY_free(impostor);
+    g_free(pin_hex);
     g_free(sim_dir);
     g_free(tmp);
     return status;

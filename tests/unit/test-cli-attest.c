@@ -14,6 +14,8 @@
 static char *tmp;
 static char *sim_dir;
 static char *ark;
+static char *verifier_key;     /* made by 'snpguard verifier-key create' */
+static char *pin;
 static const char measurement[] =
     "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
 static const char other_measurement[] =
@@ -57,7 +59,8 @@ agent_start(Agent *agent, const char *name, const char *id_path)
     agent->address = g_strdup_printf("unix:%s", sock);
     agent->key_out = g_strdup_printf("%s/%s.key", tmp, name);
     const char *argv[] = { g_getenv("SNPGUARD_AGENT"), "--listen", agent->address, "--psp", psp,
-                           "--key-out", agent->key_out, "--attempts", "1", "--quiet", NULL };
+                           "--key-out", agent->key_out, "--attempts", "1", "--quiet",
+                           "--verifier-pin", pin, NULL };
     g_assert_true(g_spawn_async(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
                                 &agent->pid, &error));
     g_assert_no_error(error);
@@ -89,7 +92,7 @@ test_key_delivered(void)
     agent_start(&agent, "ok", id);
     snpg_run(&run, NULL, "attest", "--connect", agent.address, "--trust-root", ark,
              "--measurement", measurement, "--key-file", key, "--luks-cipher", "aes-xts-plain64",
-             NULL);
+             "--verifier-key", verifier_key, NULL);
     g_assert_cmpint(run.exit_code, ==, 0);
     g_assert_nonnull(strstr(run.out, "accepted"));
     g_assert_nonnull(strstr(run.out, "key released: 32 bytes"));
@@ -111,7 +114,8 @@ test_rejected_exit_3(void)
 
     agent_start(&agent, "rej", id);
     snpg_run(&run, NULL, "attest", "--connect", agent.address, "--trust-root", ark,
-             "--measurement", other_measurement, "--key-file", key, NULL);
+             "--measurement", other_measurement, "--key-file", key, "--verifier-key", verifier_key,
+             NULL);
     g_assert_cmpint(run.exit_code, ==, 3);
     g_assert_true(g_str_has_prefix(run.out, "measurement: "));
     g_assert_cmpint(agent_finish(&agent), ==, 3);
@@ -133,7 +137,7 @@ test_untrusted_root_json(void)
     agent_start(&agent, "json", id);
     /* Without --trust-root the simulated chain is not trusted. */
     snpg_run(&run, NULL, "attest", "--connect", agent.address, "--measurement", measurement,
-             "--key-file", key, "--json", NULL);
+             "--key-file", key, "--json", "--verifier-key", verifier_key, NULL);
     g_assert_cmpint(run.exit_code, ==, 3);
     g_assert_true(json_parser_load_from_data(parser, run.out, -1, &error));
     root = json_node_get_object(json_parser_get_root(parser));
@@ -156,12 +160,69 @@ test_attestation_only(void)
 
     agent_start(&agent, "verity", id);
     snpg_run(&run, NULL, "attest", "--connect", agent.address, "--trust-root", ark,
-             "--measurement", measurement, NULL);
+             "--measurement", measurement, "--verifier-key", verifier_key, NULL);
     g_assert_cmpint(run.exit_code, ==, 0);
     g_assert_null(strstr(run.out, "key released"));
     g_assert_cmpint(agent_finish(&agent), ==, 0);
     g_assert_false(g_file_test(agent.key_out, G_FILE_TEST_EXISTS));
     g_free(agent.key_out);
+}
+
+/* Without the pinned identity the verifier's KEY is refused by the agent:
+ * attest reports the failure, and no key arrives. */
+static void
+test_unpinned_verifier(void)
+{
+    g_autofree char *id = identity("unpinned.id", NULL);
+    g_autofree char *key = snpg_test_write(tmp, "unpinned-disk.key", "secret", 6);
+    g_autofree char *other_key = g_build_filename(tmp, "other-verifier.pem", NULL);
+    g_auto(SnpgRun) run = { 0 };
+    Agent agent;
+
+    snpg_run(&run, NULL, "verifier-key", "create", other_key, NULL);
+    g_assert_cmpint(run.exit_code, ==, 0);
+    snpg_run_clear(&run);
+    agent_start(&agent, "unpinned", id);
+    snpg_run(&run, NULL, "attest", "--connect", agent.address, "--trust-root", ark,
+             "--measurement", measurement, "--key-file", key, "--verifier-key", other_key, NULL);
+    g_assert_cmpint(run.exit_code, ==, 1);
+    g_assert_nonnull(strstr(run.err, "not confirmed"));
+    g_assert_cmpint(agent_finish(&agent), ==, 1);
+    g_assert_false(g_file_test(agent.key_out, G_FILE_TEST_EXISTS));
+    g_free(agent.key_out);
+}
+
+static void
+test_verifier_key_command(void)
+{
+    g_autofree char *path = g_build_filename(tmp, "vk.pem", NULL);
+    g_auto(SnpgRun) run = { 0 };
+    g_autofree char *created_pin = NULL;
+    struct stat st;
+
+    snpg_run(&run, NULL, "verifier-key", "create", path, "--json", NULL);
+    g_assert_cmpint(run.exit_code, ==, 0);
+    g_assert_nonnull(strstr(run.out, "\"cmdline\" : \"snpguard.verifier="));
+    g_assert_cmpint(g_stat(path, &st), ==, 0);
+    g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+    created_pin = g_strdup(strstr(run.out, "\"pin\" : \"") + 9);
+    *strchr(created_pin, '"') = 0;
+    g_assert_cmpuint(strlen(created_pin), ==, 64);
+    snpg_run_clear(&run);
+    /* The same pin again from the file; never overwritten without --force. */
+    snpg_run(&run, NULL, "verifier-key", "pin", path, NULL);
+    g_assert_cmpint(run.exit_code, ==, 0);
+    g_assert_nonnull(strstr(run.out, created_pin));
+    snpg_run_clear(&run);
+    snpg_run(&run, NULL, "verifier-key", "create", path, NULL);
+    g_assert_cmpint(run.exit_code, ==, 1);
+    snpg_run_clear(&run);
+    snpg_run(&run, NULL, "verifier-key", "pin", ark, NULL);
+    g_assert_cmpint(run.exit_code, ==, 1);
+    g_assert_nonnull(strstr(run.err, "Ed25519"));
+    snpg_run_clear(&run);
+    snpg_run(&run, NULL, "verifier-key", "frobnicate", NULL);
+    g_assert_cmpint(run.exit_code, ==, 2);
 }
 
 static void
@@ -203,13 +264,27 @@ main(int argc, char **argv)
     tmp = snpg_test_tmpdir();
     sim_dir = snpg_test_data("sim", "turin", NULL);
     ark = g_build_filename(sim_dir, "ark.pem", NULL);
+    verifier_key = g_build_filename(tmp, "verifier.pem", NULL);
+    {
+        g_auto(SnpgRun) run = { 0 };
+        const char *p;
+        snpg_run(&run, NULL, "verifier-key", "create", verifier_key, NULL);
+        g_assert_cmpint(run.exit_code, ==, 0);
+        p = strstr(run.out, "pin: ");
+        g_assert_nonnull(p);
+        pin = g_strndup(p + 5, 64);
+    }
     g_test_add_func("/cli/attest/key-delivered", test_key_delivered);
     g_test_add_func("/cli/attest/rejected-exit-3", test_rejected_exit_3);
     g_test_add_func("/cli/attest/untrusted-root-json", test_untrusted_root_json);
     g_test_add_func("/cli/attest/attestation-only", test_attestation_only);
+    g_test_add_func("/cli/attest/unpinned-verifier", test_unpinned_verifier);
+    g_test_add_func("/cli/attest/verifier-key-command", test_verifier_key_command);
     g_test_add_func("/cli/attest/errors", test_errors);
     status = g_test_run();
     g_free(ark);
+    g_free(verifier_key);
+    g_free(pin);
     g_free(sim_dir);
     g_free(tmp);
     return status;

@@ -238,9 +238,9 @@ test_seal_open(gconstpointer data)
     make_payload(&sent);
     g_autoptr(GBytes) evidence = g_bytes_new_static("the EVIDENCE payload", 20);
     g_autoptr(GBytes) other_evidence = g_bytes_new_static("the EVIDENCE payloaD", 20);
-    msg = snpg_proto_seal_key(&test_hello_msg, c->kex, agent_pub, evidence, &sent, confirm_v, &error);
+    msg = snpg_proto_seal_key(&test_hello_msg, c->kex, agent_pub, evidence, &sent, NULL, confirm_v, &error);
     g_assert_no_error(error);
-    g_assert_true(snpg_proto_open_key(&test_hello_msg, c->kex, agent, agent_pub, evidence, msg, &got,
+    g_assert_true(snpg_proto_open_key(&test_hello_msg, c->kex, agent, agent_pub, evidence, msg, NULL, &got,
                                       confirm_a, &error));
     g_assert_no_error(error);
     g_assert_true(snpg_secret_equal(sent.disk_key, got.disk_key));
@@ -258,22 +258,22 @@ test_seal_open(gconstpointer data)
     /* Another nonce, another agent key: no key. */
     other_hello.nonce[0] ^= 1;
     other_mask.kex_mask = SNPG_KEX_BIT(c->kex);
-    g_assert_false(snpg_proto_open_key(&other_mask, c->kex, agent, agent_pub, evidence, msg, &got,
+    g_assert_false(snpg_proto_open_key(&other_mask, c->kex, agent, agent_pub, evidence, msg, NULL, &got,
                                        confirm_a, &error));
     g_assert_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_CRYPTO);
     g_clear_error(&error);
-    g_assert_false(snpg_proto_open_key(&other_hello, c->kex, agent, agent_pub, evidence, msg, &got,
+    g_assert_false(snpg_proto_open_key(&other_hello, c->kex, agent, agent_pub, evidence, msg, NULL, &got,
                                        confirm_a, &error));
     g_assert_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_CRYPTO);
     g_clear_error(&error);
-    g_assert_false(snpg_proto_open_key(&test_hello_msg, c->kex, other, other_pub, evidence, msg, &got,
+    g_assert_false(snpg_proto_open_key(&test_hello_msg, c->kex, other, other_pub, evidence, msg, NULL, &got,
                                        confirm_a, &error));
     g_clear_error(&error);
     g_assert_null(got.disk_key);
 
     /* Evidence changed on the way: the keys differ, nothing opens. */
     g_assert_false(snpg_proto_open_key(&test_hello_msg, c->kex, agent, agent_pub, other_evidence,
-                                       msg, &got, confirm_a, &error));
+                                       msg, NULL, &got, confirm_a, &error));
     g_assert_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_CRYPTO);
     g_clear_error(&error);
     g_assert_null(got.disk_key);
@@ -284,7 +284,7 @@ test_seal_open(gconstpointer data)
         g_autoptr(GBytes) mangled = NULL;
         flip[i] ^= 0x01;
         mangled = g_bytes_new(flip, len);
-        g_assert_false(snpg_proto_open_key(&test_hello_msg, c->kex, agent, agent_pub, evidence, mangled, &got,
+        g_assert_false(snpg_proto_open_key(&test_hello_msg, c->kex, agent, agent_pub, evidence, mangled, NULL, &got,
                                            confirm_a, &error));
         g_clear_error(&error);
         g_assert_null(got.disk_key);
@@ -315,7 +315,7 @@ test_open_key_oversized(void)
     guint8 confirm[SNPG_PROTO_CONFIRM_LEN];
 
     for (gsize sealed = SNPG_SECRET_MAX - 1; sealed <= SNPG_SECRET_MAX + 1; sealed++) {
-        gsize len = 2 + 32 + sealed + 16;
+        gsize len = 2 + 32 + 2 + sealed + 16;    /* pub, no signature, sealed, tag */
         g_autofree guint8 *msg = g_malloc0(len);
         g_autoptr(GBytes) key_msg = NULL;
         g_autoptr(GError) error = NULL;
@@ -325,12 +325,67 @@ test_open_key_oversized(void)
         memcpy(msg + 2, g_bytes_get_data(verifier_pub, NULL), 32);
         key_msg = g_bytes_new(msg, len);
         g_assert_false(snpg_proto_open_key(&test_hello_msg, SNPG_KEX_X25519, agent, agent_pub,
-                                           evidence, key_msg, &got, confirm, &error));
+                                           evidence, key_msg, NULL, &got, confirm, &error));
         if (sealed >= SNPG_SECRET_MAX)
             g_assert_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_MALFORMED);
         else
             g_assert_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_CRYPTO);
         g_assert_null(got.disk_key);
+    }
+}
+
+/* A KEY signed by the verifier's identity opens only with that identity's
+ * pin; an unsigned one, or one signed by another key, does not. */
+static void
+test_verifier_identity(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(EVP_PKEY) agent = snpg_kex_generate(SNPG_KEX_X25519, &error);
+    g_autoptr(GBytes) agent_pub = snpg_kex_export_pub(agent, SNPG_KEX_X25519, &error);
+    g_autoptr(EVP_PKEY) identity = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    g_autoptr(EVP_PKEY) impostor = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    g_autoptr(EVP_PKEY) not_ed25519 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+    g_autoptr(GBytes) evidence = g_bytes_new_static("evidence", 8);
+    g_auto(SnpgKeyPayload) sent = { 0 };
+    guint8 pin[SNPG_PROTO_PIN_LEN], confirm[SNPG_PROTO_CONFIRM_LEN];
+    struct { EVP_PKEY *signer; gboolean flip; gboolean opens; } cases[] = {
+        { identity, FALSE, TRUE },
+        { NULL, FALSE, FALSE },         /* unsigned */
+        { impostor, FALSE, FALSE },     /* another verifier */
+        { identity, TRUE, FALSE },      /* a changed signature */
+    };
+
+    g_assert_true(snpg_proto_identity_pin(identity, pin, &error));
+    {
+        guint8 other[SNPG_PROTO_PIN_LEN];
+        g_assert_false(snpg_proto_identity_pin(not_ed25519, other, &error));
+        g_assert_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_CRYPTO);
+        g_clear_error(&error);
+    }
+    make_payload(&sent);
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_auto(SnpgKeyPayload) got = { 0 };
+        g_autoptr(GBytes) msg = snpg_proto_seal_key(&test_hello_msg, SNPG_KEX_X25519, agent_pub,
+                                                    evidence, &sent, cases[i].signer, confirm, &error);
+        gsize len;
+        g_autofree guint8 *bytes = g_bytes_unref_to_data(g_steal_pointer(&msg), &len);
+        g_autoptr(GBytes) key_msg = NULL;
+        gboolean opened;
+
+        g_assert_no_error(error);
+        if (cases[i].flip)
+            bytes[2 + 32 + 2 + 32 + 5] ^= 0x10;   /* inside the signature */
+        key_msg = g_bytes_new(bytes, len);
+        opened = snpg_proto_open_key(&test_hello_msg, SNPG_KEX_X25519, agent, agent_pub, evidence,
+                                     key_msg, pin, &got, confirm, &error);
+        g_assert_cmpint(opened, ==, cases[i].opens);
+        if (opened) {
+            g_assert_true(snpg_secret_equal(got.disk_key, sent.disk_key));
+        } else {
+            g_assert_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_UNAUTHENTICATED);
+            g_assert_null(got.disk_key);
+            g_clear_error(&error);
+        }
     }
 }
 
@@ -346,7 +401,7 @@ test_bad_peer_point(void)
     g_autoptr(GBytes) pub = g_bytes_new(point, sizeof(point));
     g_autoptr(GBytes) evidence = g_bytes_new_static("x", 1);
     make_payload(&sent);
-    g_assert_null(snpg_proto_seal_key(&test_hello_msg, SNPG_KEX_P384, pub, evidence, &sent, confirm, &error));
+    g_assert_null(snpg_proto_seal_key(&test_hello_msg, SNPG_KEX_P384, pub, evidence, &sent, NULL, confirm, &error));
     g_assert_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_CRYPTO);
 }
 
@@ -414,6 +469,7 @@ main(int argc, char **argv)
     g_test_add_data_func("/proto/seal-open/p384", &p384, test_seal_open);
     g_test_add_data_func("/proto/seal-open/x25519", &x25519, test_seal_open);
     g_test_add_func("/proto/bad-peer-point", test_bad_peer_point);
+    g_test_add_func("/proto/verifier-identity", test_verifier_identity);
     g_test_add_func("/proto/open-key-oversized", test_open_key_oversized);
     g_test_add_func("/proto/stream", test_stream);
     return g_test_run();
