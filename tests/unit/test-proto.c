@@ -9,6 +9,7 @@
 
 #include "autocleanups.h"
 #include "buf.h"
+#include "identity.h"
 #include "proto.h"
 #include "testutil.h"
 
@@ -390,6 +391,34 @@ test_verifier_identity(void)
 }
 
 static void
+test_pin_from_cmdline(void)
+{
+    static const char pin_a[] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    static const char pin_b[] = "ff112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    g_autofree char *one = g_strdup_printf("ro quiet snpguard.verifier=%s console=ttyS0", pin_a);
+    g_autofree char *twice = g_strdup_printf("snpguard.verifier=%s x snpguard.verifier=%s", pin_a, pin_a);
+    g_autofree char *two = g_strdup_printf("snpguard.verifier=%s snpguard.verifier=%s", pin_a, pin_b);
+    g_autoptr(GError) error = NULL;
+    guint8 pin[SNPG_PROTO_PIN_LEN] = { 0 };
+
+    g_assert_true(snpg_identity_pin_from_cmdline(one, pin, &error));
+    g_assert_no_error(error);
+    g_assert_cmphex(pin[0], ==, 0x00);
+    g_assert_cmphex(pin[31], ==, 0xff);
+    g_assert_true(snpg_identity_pin_from_cmdline(twice, pin, &error));
+    g_assert_false(snpg_identity_pin_from_cmdline("ro quiet", pin, &error));
+    g_assert_no_error(error);
+    /* A near miss is not the parameter. */
+    g_assert_false(snpg_identity_pin_from_cmdline("xsnpguard.verifier=00 snpguard.verifierx=00", pin, &error));
+    g_assert_no_error(error);
+    g_assert_false(snpg_identity_pin_from_cmdline(two, pin, &error));
+    g_assert_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_MALFORMED);
+    g_clear_error(&error);
+    g_assert_false(snpg_identity_pin_from_cmdline("snpguard.verifier=abcd", pin, &error));
+    g_assert_nonnull(error);
+}
+
+static void
 test_bad_peer_point(void)
 {
     g_autoptr(GError) error = NULL;
@@ -470,6 +499,7 @@ main(int argc, char **argv)
     g_test_add_data_func("/proto/seal-open/x25519", &x25519, test_seal_open);
     g_test_add_func("/proto/bad-peer-point", test_bad_peer_point);
     g_test_add_func("/proto/verifier-identity", test_verifier_identity);
+    g_test_add_func("/proto/pin-from-cmdline", test_pin_from_cmdline);
     g_test_add_func("/proto/open-key-oversized", test_open_key_oversized);
     g_test_add_func("/proto/stream", test_stream);
     return g_test_run();
