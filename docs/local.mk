@@ -6,3 +6,4 @@ EXTRA_DIST += docs/reference-values.md
 dist_man_MANS += docs/snpguard-agent.8
 dist_man_MANS += docs/snpguard-attest.1
 EXTRA_DIST += docs/design-notes.md docs/protocol.md
+dist_man_MANS += docs/snpguard-verifier-key.1

@@ -68,7 +68,7 @@ static const GOptionEntry entries[] = {
     { "key-fd", 0, 0, G_OPTION_ARG_INT, &opt_key_fd,
       N_("Write the received key to this open file descriptor"), N_("FD") },
     { "kex", 0, 0, G_OPTION_ARG_STRING, &opt_kex,
-      N_("Key agreement: p384 or x25519 (default: the verifier's first offer)"), N_("NAME") },
+      N_("Key agreement: p384 or x25519 (default: x25519 when the verifier offers it)"), N_("NAME") },
     { "vmpl", 0, 0, G_OPTION_ARG_INT, &opt_vmpl, N_("VMPL to request the report at (default 0)"), N_("N") },
     { "attempts", 'n', 0, G_OPTION_ARG_INT, &opt_attempts,
       N_("Give up after N attempts; 0 tries forever (default 10)"), N_("N") },
@@ -113,6 +113,21 @@ fail(const char *fmt, ...)
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     fprintf(stderr, "snpguard-agent: %s %s\n", _("error:"), msg);
+}
+
+/* A usage error: one line, then the hint; returns EXIT_USAGE. */
+static int G_GNUC_PRINTF(1, 2)
+usage_error(const char *fmt, ...)
+{
+    g_autofree char *msg = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "snpguard-agent: %s %s\n", _("error:"), msg);
+    fprintf(stderr, _("Run '%s --help' for usage.\n"), "snpguard-agent");
+    return EXIT_USAGE;
 }
 
 static gboolean
@@ -227,50 +242,51 @@ main(int argc, char **argv)
     bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
     textdomain(GETTEXT_PACKAGE);
     prctl(PR_SET_DUMPABLE, 0);
+    /* --help says "snpguard-agent", whatever path it was started by. */
+    g_set_prgname("snpguard-agent");
 
     ctx = g_option_context_new(NULL);
     g_option_context_set_summary(ctx, _("Attest this SEV-SNP guest to its owner and receive its disk key."));
     g_option_context_set_translation_domain(ctx, GETTEXT_PACKAGE);
     g_option_context_add_main_entries(ctx, entries, GETTEXT_PACKAGE);
-    if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
-        fail("%s", error->message);
-        return EXIT_USAGE;
-    }
+    if (!g_option_context_parse(ctx, &argc, &argv, &error))
+        return usage_error("%s", error->message);
     if (opt_version) {
         printf("snpguard-agent %s\n", PACKAGE_VERSION);
         return EXIT_KEY;
     }
     modes = !!opt_listen + !!opt_connect + !!opt_device + !!opt_port;
-    if (argc > 1 || modes > 1 || opt_attempts < 0 || opt_timeout <= 0 || opt_backoff_max < 0 ||
-        opt_vmpl < 0 || opt_vmpl > 3 || (opt_key_fd >= 0 && opt_key_out)) {
-        fail(_("invalid arguments: give at most one of --port, --device, --listen, --connect; "
-               "--vmpl 0 to 3; positive --timeout; --key-fd or --key-out, not both"));
-        return EXIT_USAGE;
-    }
+    if (argc > 1)
+        return usage_error(_("unexpected argument '%s' (the agent takes options only)"), argv[1]);
+    if (modes > 1)
+        return usage_error(_("give at most one of --port, --device, --listen and --connect"));
+    if (opt_vmpl < 0 || opt_vmpl > 3)
+        return usage_error(_("--vmpl takes 0 to 3, not '%d'"), opt_vmpl);
+    if (opt_attempts < 0)
+        return usage_error(_("--attempts takes 0 (for ever) or more, not '%d'"), opt_attempts);
+    if (opt_timeout <= 0 || opt_backoff_max < 0)
+        return usage_error(_("--timeout must be positive and --backoff-max not negative"));
+    if (opt_key_fd >= 0 && opt_key_out)
+        return usage_error(_("give --key-fd or --key-out, not both"));
     /* A key is printed only when asked for explicitly. */
-    if (opt_key_fd < 0 && !opt_key_out && isatty(STDOUT_FILENO)) {
-        fail(_("refusing to print the key to a terminal: give --key-out FILE, --key-out - or --key-fd"));
-        return EXIT_USAGE;
-    }
+    if (opt_key_fd < 0 && !opt_key_out && isatty(STDOUT_FILENO))
+        return usage_error(_("refusing to print the key to a terminal: give --key-out FILE, "
+                             "--key-out - or --key-fd"));
     if (opt_kex) {
         if (g_str_equal(opt_kex, "p384"))
             config.kex = SNPG_KEX_P384;
         else if (g_str_equal(opt_kex, "x25519"))
             config.kex = SNPG_KEX_X25519;
-        else {
-            fail(_("unknown key agreement '%s' (use p384 or x25519)"), opt_kex);
-            return EXIT_USAGE;
-        }
+        else
+            return usage_error(_("unknown key agreement '%s' (use p384 or x25519)"), opt_kex);
     }
     config.read_timeout_us = (gint64)(opt_timeout * G_USEC_PER_SEC);
 
     /* Which verifier may hand this VM its key: the pin on the measured kernel
      * command line, or the option; without either, only when told so. */
     if (opt_verifier_pin) {
-        if (!snpg_hex_decode("--verifier-pin", opt_verifier_pin, pin, sizeof(pin), &error)) {
-            fail("%s", error->message);
-            return EXIT_USAGE;
-        }
+        if (!snpg_hex_decode("--verifier-pin", opt_verifier_pin, pin, sizeof(pin), &error))
+            return usage_error("%s", error->message);
         have_pin = TRUE;
     } else {
         g_autofree char *cmdline = NULL;
@@ -284,15 +300,12 @@ main(int argc, char **argv)
             }
         }
     }
-    if (have_pin && opt_any_verifier) {
-        fail(_("--any-verifier contradicts the verifier pin"));
-        return EXIT_USAGE;
-    }
-    if (!have_pin && !opt_any_verifier) {
-        fail(_("no verifier is pinned: put %s=PIN on the kernel command line, give "
-               "--verifier-pin, or --any-verifier (insecure)"), SNPG_IDENTITY_CMDLINE_PARAM);
-        return EXIT_USAGE;
-    }
+    if (have_pin && opt_any_verifier)
+        return usage_error(_("--any-verifier contradicts the verifier pin"));
+    if (!have_pin && !opt_any_verifier)
+        return usage_error(_("no verifier is pinned: put %s=PIN on the kernel command line, "
+                             "give --verifier-pin, or --any-verifier (insecure)"),
+                           SNPG_IDENTITY_CMDLINE_PARAM);
     config.verifier_pin = have_pin ? pin : NULL;
 
     /* The simulator is never chosen implicitly: only real hardware is. */
@@ -309,7 +322,7 @@ main(int argc, char **argv)
             fail("%s", error->message);
             return EXIT_FAILED;
         }
-        say(_("waiting for the verifier on %s"), opt_listen);
+        say(_("waiting for the verifier on '%s'"), opt_listen);
     } else if (!opt_connect) {
         device = opt_device ? g_strdup(opt_device) : NULL;
     }
@@ -335,7 +348,7 @@ main(int argc, char **argv)
         }
         if ((fd = open_stream(listen_fd, device)) < 0)
             continue;
-        say(_("attempt %d: attesting with %s"), attempt, snpg_psp_name(psp));
+        say(_("attempt %d: attesting with '%s'"), attempt, snpg_psp_name(psp));
         if (!snpg_session_run_agent(fd, &config, &result, &session_error)) {
             close(fd);
             fail("%s", session_error->message);
@@ -361,6 +374,6 @@ main(int argc, char **argv)
     }
     if (listen_fd >= 0)
         close(listen_fd);
-    fail(_("giving up after %d attempts"), opt_attempts);
+    fail(_("giving up after attempt %d"), opt_attempts);
     return last;
 }

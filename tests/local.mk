@@ -104,3 +104,11 @@ TESTS += tests/unit/test-cli-attest
 tests_unit_test_cli_attest_SOURCES = tests/unit/test-cli-attest.c tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_cli_attest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_cli_attest_LDADD = $(TEST_LIBS)
+
+# The user-facing surface of every command: --help, usage errors, unreadable
+# inputs, --json validity.
+check_PROGRAMS += tests/unit/test-cli-surface
+TESTS += tests/unit/test-cli-surface
+tests_unit_test_cli_surface_SOURCES = tests/unit/test-cli-surface.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_cli_surface_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_cli_surface_LDADD = $(TEST_LIBS)

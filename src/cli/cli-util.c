@@ -1,7 +1,11 @@
 /* Helpers shared by the snpguard subcommands (see cli-util.h). */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib/gi18n.h>
 
@@ -97,20 +101,46 @@ snpg_cli_json_add_string(JsonBuilder *b, const char *name, const char *s)
 GBytes *
 snpg_cli_read_file(const char *path, const char *what)
 {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GMappedFile) map = NULL;
+    g_autoptr(GByteArray) data = g_byte_array_new();
+    guint8 chunk[8192];
+    struct stat st;
+    int fd, saved;
 
-    map = g_mapped_file_new(path, FALSE, &error);
-    if (!map) {
-        snpg_cli_error(_("cannot read the %s '%s': %s"), what, path, error->message);
+    /* Read, not mapped: the file may change under a mapping, and errno
+     * gives one plain reason ("No such file or directory"). */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        saved = errno;
+        snpg_cli_error(_("cannot read the %s '%s': %s"), what, path, g_strerror(saved));
         return NULL;
     }
-    if (g_mapped_file_get_length(map) > INPUT_MAX) {
-        snpg_cli_error(_("the %s '%s' is too large"), what, path);
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        close(fd);
+        snpg_cli_error(_("cannot read the %s '%s': %s"), what, path, g_strerror(EISDIR));
         return NULL;
     }
-    /* Copy out: the file may change under a mapping. */
-    return g_bytes_new(g_mapped_file_get_contents(map), g_mapped_file_get_length(map));
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            saved = errno;
+            close(fd);
+            snpg_cli_error(_("cannot read the %s '%s': %s"), what, path, g_strerror(saved));
+            return NULL;
+        }
+        if (n == 0)
+            break;
+        if (data->len + (gsize)n > INPUT_MAX) {
+            close(fd);
+            snpg_cli_error(_("the %s '%s' is too large"), what, path);
+            return NULL;
+        }
+        g_byte_array_append(data, chunk, (guint)n);
+    }
+    close(fd);
+    return g_byte_array_free_to_bytes(g_steal_pointer(&data));
 }
 
 SnpgProduct

@@ -96,12 +96,20 @@ run(int argc, char **argv)
     snpg_verify_args_add_entries(ctx, &a, FALSE);
     if (!snpg_cli_parse(ctx, &argc, &argv))
         return SNPG_EXIT_USAGE;
-    if (argc != 1 || !connect) {
-        snpg_cli_error(_("attest needs --connect unix:PATH and no other arguments"));
+    if (argc != 1) {
+        snpg_cli_error(_("attest takes no arguments, only options: '%s'"), argv[1]);
         return SNPG_EXIT_USAGE;
     }
-    if (timeout <= 0 || timeout > 86400 || luks_key_bits < 0) {
-        snpg_cli_error(_("--timeout takes 0 to 86400 seconds; --luks-key-bits a positive size"));
+    if (!connect) {
+        snpg_cli_error(_("attest needs --connect unix:PATH"));
+        return SNPG_EXIT_USAGE;
+    }
+    if (timeout <= 0 || timeout > 86400) {
+        snpg_cli_error(_("--timeout takes more than 0 and up to 86400 seconds, not '%g'"), timeout);
+        return SNPG_EXIT_USAGE;
+    }
+    if (luks_key_bits < 0) {
+        snpg_cli_error(_("--luks-key-bits takes a positive size, not '%d'"), luks_key_bits);
         return SNPG_EXIT_USAGE;
     }
     if (!kex || g_str_equal(kex, "both"))

@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 
 #include "certcache.h"
+#include "cli-util.h"
 #include "command.h"
 #include "report.h"
 
@@ -43,9 +44,8 @@ run_url(int argc, char **argv)
           "report, to fetch them on a connected machine (e.g. curl -o vcek.der URL)."),
         entries);
     g_autoptr(GError) error = NULL;
-    g_autofree char *data = NULL;
+    g_autoptr(GBytes) data = NULL;
     g_autofree char *leaf = NULL, *chain = NULL, *crl = NULL;
-    gsize len = 0;
     g_autoptr(SnpgReport) report = NULL;
     SnpgProduct product = SNPG_PRODUCT_UNKNOWN;
     SnpgTcb tcb;
@@ -64,11 +64,10 @@ run_url(int argc, char **argv)
         snpg_cli_error(_("'%s' is too large for an attestation report"), argv[1]);
         return SNPG_EXIT_ERROR;
     }
-    if (!g_file_get_contents(argv[1], &data, &len, &error)) {
-        snpg_cli_error(_("cannot read '%s': %s"), argv[1], error->message);
+    if (!(data = snpg_cli_read_file(argv[1], _("report"))))
         return SNPG_EXIT_ERROR;
-    }
-    if (!(report = snpg_report_parse((const guint8 *)data, len, &error))) {
+    if (!(report = snpg_report_parse(g_bytes_get_data(data, NULL), g_bytes_get_size(data),
+                                     &error))) {
         snpg_cli_error(_("'%s' is not a valid attestation report: %s"), argv[1], error->message);
         return SNPG_EXIT_ERROR;
     }
@@ -109,7 +108,9 @@ run_url(int argc, char **argv)
         json_builder_add_string_value(b, snpg_product_to_string(product));
         json_builder_set_member_name(b, "signing_key");
         json_builder_add_string_value(b, vlek ? "VLEK" : "VCEK");
-        json_builder_set_member_name(b, vlek ? "vlek" : "vcek");
+        /* Always "vcek" (stable for scripts): null for a VLEK report, whose
+         * leaf KDS does not serve per chip. */
+        json_builder_set_member_name(b, "vcek");
         if (leaf)
             json_builder_add_string_value(b, leaf);
         else
@@ -265,7 +266,7 @@ run_list(int argc, char **argv)
     if (!snpg_cli_parse(ctx, &argc, &argv))
         return SNPG_EXIT_USAGE;
     if (argc != 1) {
-        snpg_cli_error(_("certs list takes no arguments"));
+        snpg_cli_error(_("certs list takes no arguments, only options: '%s'"), argv[1]);
         return SNPG_EXIT_USAGE;
     }
     list = snpg_certcache_list(cache ? cache : snpg_certcache_default_dir(), &error);

@@ -84,7 +84,7 @@ run_create(int argc, char **argv)
     if (!snpg_cli_parse(ctx, &argc, &argv))
         return SNPG_EXIT_USAGE;
     if (argc != 1) {
-        snpg_cli_error(_("idblock create takes no arguments, only options"));
+        snpg_cli_error(_("idblock create takes no arguments, only options: '%s'"), argv[1]);
         return SNPG_EXIT_USAGE;
     }
     if (!id_key_path || !measurement) {
@@ -210,7 +210,11 @@ run_digest(int argc, char **argv)
 
     if (!snpg_cli_parse(ctx, &argc, &argv))
         return SNPG_EXIT_USAGE;
-    if (argc != 1 || (!id_key_path && !author_key_path)) {
+    if (argc != 1) {
+        snpg_cli_error(_("idblock digest takes no arguments, only options: '%s'"), argv[1]);
+        return SNPG_EXIT_USAGE;
+    }
+    if (!id_key_path && !author_key_path) {
         snpg_cli_error(_("idblock digest needs --id-key or --author-key"));
         return SNPG_EXIT_USAGE;
     }

@@ -305,12 +305,16 @@ run(int argc, char **argv)
     if (argc >= 2 && g_str_equal(argv[1], "verify"))
         return run_verify(argc - 1, argv + 1);
     if (argc >= 2 && (g_str_equal(argv[1], "--help") || g_str_equal(argv[1], "-h"))) {
-        printf(_("Usage: snpguard report show REPORT [--json]\n"
+        printf(_("Usage: snpguard report show REPORT [--json] [--product Milan|Genoa|Turin]\n"
                  "       snpguard report verify REPORT [OPTION...]\n\n"
-                 "Run 'snpguard report verify --help' for the verification options.\n"));
+                 "Show or verify an SEV-SNP attestation report.\n"
+                 "Run 'snpguard report SUBCOMMAND --help' for options.\n"));
         return SNPG_EXIT_OK;
     }
-    snpg_cli_error(_("expected 'report show' or 'report verify'"));
+    if (argc >= 2)
+        snpg_cli_error(_("unknown report subcommand '%s' (expected show or verify)"), argv[1]);
+    else
+        snpg_cli_error(_("report needs a subcommand: show or verify"));
     return SNPG_EXIT_USAGE;
 }
 

@@ -346,16 +346,17 @@ run(int argc, char **argv)
                  "       snpguard sim identity DIR --measurement HEX [OPTION...] -o FILE\n\n"
                  "The simulated secure processor: TEST keys, not AMD's. A verifier rejects\n"
                  "its root unless --trust-root names DIR/ark.pem.\n\n"
-                 "Run 'snpguard sim init --help' or 'snpguard sim report --help' for options.\n"));
+                 "Run 'snpguard sim SUBCOMMAND --help' for options.\n"));
         return SNPG_EXIT_OK;
     }
     if (argc >= 2)
-        snpg_cli_error(_("unknown sim subcommand '%s' (expected init or report)"), argv[1]);
+        snpg_cli_error(_("unknown sim subcommand '%s' (expected init, report or identity)"),
+                       argv[1]);
     else
-        snpg_cli_error(_("sim needs a subcommand: init or report"));
+        snpg_cli_error(_("sim needs a subcommand: init, report or identity"));
     return SNPG_EXIT_USAGE;
 }
 
 const SnpgCommand snpg_cmd_sim = {
-    "sim", N_("Simulated secure processor with TEST keys (init, report)"), run,
+    "sim", N_("Simulated secure processor with TEST keys (init, report, identity)"), run,
 };

@@ -60,7 +60,10 @@ run_sub(int argc, char **argv, gboolean create)
     }
     if (create) {
         if (!snpg_identity_create(argv[1], force, pin, &error)) {
-            snpg_cli_error("%s", error->message);
+            if (g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_EXIST))
+                snpg_cli_error(_("'%s' already exists (use --force to replace it)"), argv[1]);
+            else
+                snpg_cli_error("%s", error->message);
             return SNPG_EXIT_ERROR;
         }
     } else {
@@ -85,10 +88,15 @@ run(int argc, char **argv)
                  "       snpguard verifier-key pin FILE [--json]\n\n"
                  "The verifier signs every key it releases with this Ed25519 key; a guest\n"
                  "accepts keys only from the verifier whose pin is on its (measured) kernel\n"
-                 "command line as snpguard.verifier=PIN.\n"));
+                 "command line as snpguard.verifier=PIN.\n"
+                 "Run 'snpguard verifier-key SUBCOMMAND --help' for options.\n"));
         return SNPG_EXIT_OK;
     }
-    snpg_cli_error(_("expected 'verifier-key create' or 'verifier-key pin'"));
+    if (argc >= 2)
+        snpg_cli_error(_("unknown verifier-key subcommand '%s' (expected create or pin)"),
+                       argv[1]);
+    else
+        snpg_cli_error(_("verifier-key needs a subcommand: create or pin"));
     return SNPG_EXIT_USAGE;
 }
 

@@ -26,7 +26,9 @@ void snpg_cli_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 GOptionContext *snpg_cli_context_new(const char *name, const char *parameter_string,
                                      const char *summary, const GOptionEntry *entries);
 
-/* Parses argv; on a usage error prints it and returns FALSE (exit 2). */
+/* Parses argv; on a usage error prints it and returns FALSE (exit 2).
+ * A command that returns SNPG_EXIT_USAGE prints one error line only: main()
+ * then adds "Run 'snpguard NAME --help' for usage." */
 gboolean snpg_cli_parse(GOptionContext *ctx, int *argc, char ***argv);
 
 /* Writes a JSON node to stdout, pretty-printed, with a trailing newline. */

@@ -75,9 +75,9 @@ snpg_cli_parse(GOptionContext *ctx, int *argc, char ***argv)
 {
     g_autoptr(GError) error = NULL;
 
+    /* main() adds the "Run '... --help'" hint to every usage error. */
     if (!g_option_context_parse(ctx, argc, argv, &error)) {
         snpg_cli_error("%s", error->message);
-        fprintf(stderr, _("Run '%s --help' for usage.\n"), g_get_prgname());
         return FALSE;
     }
     return TRUE;
@@ -122,6 +122,7 @@ main(int argc, char **argv)
         }
         if (!(cmd = find_command(argv[2]))) {
             snpg_cli_error(_("unknown command '%s'"), argv[2]);
+            fprintf(stderr, _("Run 'snpguard help' for the list of commands.\n"));
             return SNPG_EXIT_USAGE;
         }
         char *help_argv[] = { (char *)cmd->name, (char *)"--help", NULL };
@@ -132,5 +133,17 @@ main(int argc, char **argv)
         fprintf(stderr, _("Run 'snpguard help' for the list of commands.\n"));
         return SNPG_EXIT_USAGE;
     }
-    return cmd->run(argc - 1, argv + 1);
+    /* Group commands (report, sim, ...) keep this name; their subcommands
+     * set "snpguard NAME SUB" in snpg_cli_context_new(). */
+    {
+        g_autofree char *prgname = g_strdup_printf("snpguard %s", cmd->name);
+        int rc;
+
+        g_set_prgname(prgname);
+        rc = cmd->run(argc - 1, argv + 1);
+        /* Every usage error ends with the same hint, naming the (sub)command. */
+        if (rc == SNPG_EXIT_USAGE)
+            fprintf(stderr, _("Run '%s --help' for usage.\n"), g_get_prgname());
+        return rc;
+    }
 }

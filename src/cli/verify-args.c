@@ -186,11 +186,14 @@ snpg_verify_args_add_entries(GOptionContext *ctx, SnpgVerifyArgs *a, gboolean wi
         { NULL }
     };
 
-    /* attest binds REPORT_DATA to its session: the option would mislead. */
+    /* attest binds REPORT_DATA to its session, and takes the VCEK from
+     * --cert or the guest's extended report, never from the cache: both
+     * options would be accepted and silently ignored. */
     if (!with_report_data) {
         gsize n = 0;
         for (gsize i = 0; entries[i].long_name; i++)
-            if (!g_str_equal(entries[i].long_name, "report-data"))
+            if (!g_str_equal(entries[i].long_name, "report-data") &&
+                !g_str_equal(entries[i].long_name, "cache"))
                 entries[n++] = entries[i];
         entries[n] = (GOptionEntry){ NULL };
     }
@@ -219,9 +222,14 @@ snpg_verify_args_prepare(SnpgVerifyArgs *a, SnpgVerifyOptions *opts,
 
     v = snpg_verifier_new();
     if (a->trust_root) {
-        g_autoptr(X509) root = snpg_cert_load_file(a->trust_root, &error);
+        g_autoptr(GBytes) data = snpg_cli_read_file(a->trust_root, _("trust root"));
+        g_autoptr(X509) root = NULL;
+        if (!data)
+            return SNPG_EXIT_ERROR;
+        root = snpg_cert_load(g_bytes_get_data(data, NULL), g_bytes_get_size(data), &error);
         if (!root) {
-            snpg_cli_error(_("cannot use the trust root: %s"), error->message);
+            snpg_cli_error(_("cannot use the trust root '%s': %s"), a->trust_root,
+                           error->message);
             return SNPG_EXIT_ERROR;
         }
         snpg_verifier_set_trust_root(v, root);

@@ -23,8 +23,9 @@ void snpg_verify_args_clear(SnpgVerifyArgs *a);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SnpgVerifyArgs, snpg_verify_args_clear)
 
 /* Adds the verification options (--cert ... --json) to the context's main
- * group; with_report_data FALSE leaves out --report-data (attest binds it
- * to the session itself). */
+ * group; with_report_data FALSE (attest) leaves out --report-data (attest
+ * binds it to the session itself) and --cache (attest takes the VCEK from
+ * --cert or the guest's extended report). */
 void snpg_verify_args_add_entries(GOptionContext *ctx, SnpgVerifyArgs *a, gboolean with_report_data);
 
 /* Loads the reference file and applies the options over it, then makes the
