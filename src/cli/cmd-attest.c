@@ -157,6 +157,8 @@ run(int argc, char **argv)
     }
 
     if ((fd = snpg_transport_connect(connect, &error)) < 0) {
+        if (a.json)
+            print_json(NULL, extra, &result, error->message);
         snpg_cli_error("%s", error->message);
         return SNPG_EXIT_ERROR;
     }

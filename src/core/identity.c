@@ -31,23 +31,38 @@ snpg_identity_create(const char *path, gboolean force, guint8 ret_pin[SNPG_PROTO
                     _("Cannot create an Ed25519 key"));
         return FALSE;
     }
-    if (force)
-        unlink(path);
-    /* Exclusive, 0600: the key proves who may release disk keys. */
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        int saved = errno;
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
-                    _("Cannot create '%s': %s"), path, g_strerror(saved));
+    /* Written next to its destination and renamed into place: with --force
+     * the old key survives any failure; without it an existing key is kept. */
+    if (!force && g_file_test(path, G_FILE_TEST_EXISTS)) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+                    _("'%s' already exists (use --force to replace it)"), path);
         return FALSE;
     }
-    ok = write(fd, pem, (size_t)pem_len) == pem_len;
-    ok = close(fd) == 0 && ok;
-    OPENSSL_cleanse(pem, (size_t)pem_len);
-    if (!ok) {
-        unlink(path);
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_IO, _("Cannot write '%s'"), path);
-        return FALSE;
+    {
+        g_autofree char *tmp = g_strdup_printf("%s.XXXXXX", path);
+        fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            int saved = errno;
+            g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
+                        _("Cannot create '%s': %s"), path, g_strerror(saved));
+            return FALSE;
+        }
+        ok = write(fd, pem, (size_t)pem_len) == pem_len;
+        ok = fsync(fd) == 0 && ok;
+        ok = close(fd) == 0 && ok;
+        OPENSSL_cleanse(pem, (size_t)pem_len);
+        /* link() refuses an existing name: the exclusive case stays exclusive. */
+        if (ok)
+            ok = force ? rename(tmp, path) == 0 : link(tmp, path) == 0;
+        if (!ok || !force) {
+            int saved = errno;
+            unlink(tmp);
+            if (!ok) {
+                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
+                            _("Cannot write '%s': %s"), path, g_strerror(saved));
+                return FALSE;
+            }
+        }
     }
     return snpg_proto_identity_pin(key, ret_pin, error);
 }
