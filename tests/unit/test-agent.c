@@ -12,6 +12,7 @@
 #include "amd-certs.h"
 #include "attest.h"
 #include "port.h"
+#include "psp.h"
 #include "sim-identity.h"
 #include "testutil.h"
 #include "transport.h"
@@ -353,6 +354,39 @@ test_usage_and_backend_errors(void)
     g_assert_nonnull(strstr(e4, "/nonexistent/identity"));
 }
 
+/* Without SEV-SNP here the kernel backends can only be checked for their
+ * failure paths: clear errors that name the device, never a crash. */
+static void
+test_kernel_backends_fail_cleanly(void)
+{
+    g_autofree char *not_a_device = snpg_test_write(tmp, "not-sev-guest", "x", 1);
+    g_autofree char *sev_spec = g_strdup_printf("sev-guest:%s", not_a_device);
+    g_autofree char *tsm_dir = g_build_filename(tmp, "no-configfs", NULL);
+    g_autofree char *tsm_spec = g_strdup_printf("tsm:%s", tsm_dir);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SnpgPsp) sev = snpg_psp_open(sev_spec, &error);
+    g_autoptr(SnpgPsp) tsm = snpg_psp_open(tsm_spec, &error);
+    g_autoptr(SnpgPsp) missing = snpg_psp_open("sev-guest:/nonexistent/sev-guest", &error);
+    GBytes *report = NULL, *certs = NULL;
+    guint8 report_data[64] = { 1 };
+
+    g_assert_no_error(error);
+    g_assert_false(snpg_psp_get_report(sev, report_data, 0, &report, &certs, &error));
+    g_assert_error(error, SNPG_PSP_ERROR, SNPG_PSP_ERROR_FAILED);
+    g_assert_nonnull(strstr(error->message, "not-sev-guest"));
+    g_clear_error(&error);
+    g_assert_false(snpg_psp_get_report(missing, report_data, 0, &report, &certs, &error));
+    g_assert_error(error, SNPG_PSP_ERROR, SNPG_PSP_ERROR_UNAVAILABLE);
+    g_clear_error(&error);
+    g_assert_false(snpg_psp_get_report(tsm, report_data, 0, &report, &certs, &error));
+    g_assert_error(error, SNPG_PSP_ERROR, SNPG_PSP_ERROR_UNAVAILABLE);
+    g_assert_nonnull(strstr(error->message, "configfs-tsm"));
+    g_clear_error(&error);
+    g_assert_null(report);
+    g_assert_null(snpg_psp_open("sim:", &error));
+    g_assert_error(error, SNPG_PSP_ERROR, SNPG_PSP_ERROR_SPEC);
+}
+
 static void
 test_port_discovery(void)
 {
@@ -408,6 +442,7 @@ main(int argc, char **argv)
     g_test_add_func("/agent/any-verifier", test_any_verifier);
     g_test_add_func("/agent/usage-and-backend-errors", test_usage_and_backend_errors);
     g_test_add_func("/agent/port-discovery", test_port_discovery);
+    g_test_add_func("/agent/kernel-backends-fail-cleanly", test_kernel_backends_fail_cleanly);
     status = g_test_run();
     X509_free(trust_root);
     EVP_PKEY_free(identity);
