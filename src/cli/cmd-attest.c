@@ -12,6 +12,7 @@
 
 #include "attest.h"
 #include "autocleanups.h"
+#include "certcache.h"
 #include "cli-util.h"
 #include "identity.h"
 #include "command.h"
@@ -163,7 +164,11 @@ run(int argc, char **argv)
         return SNPG_EXIT_ERROR;
     }
     signal(SIGPIPE, SIG_IGN);
-    actx = (SnpgAttestContext){ .verifier = verifier, .options = &opts, .leaf = leaf };
+    /* The leaf: --cert, else the guest's extended-report table, else the
+     * certificate cache (--cache, $SNPGUARD_CERT_CACHE or the default). */
+    actx = (SnpgAttestContext){ .verifier = verifier, .options = &opts, .leaf = leaf,
+                                .cache_dir = a.cache ? a.cache : snpg_certcache_default_dir(),
+                                .operator_chain = a.ask || a.asvk || a.ark };
     cfg.user_data = &actx;
     cfg.payload = payload.disk_key ? &payload : NULL;
     cfg.identity = identity;

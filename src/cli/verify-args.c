@@ -186,14 +186,11 @@ snpg_verify_args_add_entries(GOptionContext *ctx, SnpgVerifyArgs *a, gboolean wi
         { NULL }
     };
 
-    /* attest binds REPORT_DATA to its session, and takes the VCEK from
-     * --cert or the guest's extended report, never from the cache: both
-     * options would be accepted and silently ignored. */
+    /* attest binds REPORT_DATA to its session: the option would be ignored. */
     if (!with_report_data) {
         gsize n = 0;
         for (gsize i = 0; entries[i].long_name; i++)
-            if (!g_str_equal(entries[i].long_name, "report-data") &&
-                !g_str_equal(entries[i].long_name, "cache"))
+            if (!g_str_equal(entries[i].long_name, "report-data"))
                 entries[n++] = entries[i];
         entries[n] = (GOptionEntry){ NULL };
     }

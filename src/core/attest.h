@@ -11,8 +11,11 @@ typedef struct {
     SnpgVerifier *verifier;            /* borrowed; one per thread */
     const SnpgVerifyOptions *options;  /* reference values; report_data is
                                         * replaced by the session's binding */
-    GBytes *leaf;                      /* VCEK/VLEK from the operator or a
-                                        * cache; NULL: the guest's table */
+    GBytes *leaf;                      /* VCEK/VLEK from the operator; NULL:
+                                        * the guest's table, then the cache */
+    const char *cache_dir;             /* certificate cache; NULL: none */
+    gboolean operator_chain;           /* the operator supplied --ask/--ark:
+                                        * evidence never replaces them */
     /* out, for records and output: the verdict of the last evidence */
     SnpgVerifyResult *result;
 } SnpgAttestContext;

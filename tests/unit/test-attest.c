@@ -11,6 +11,7 @@
 
 #include "amd-certs.h"
 #include "attest.h"
+#include "certcache.h"
 #include "psp.h"
 #include "sim-identity.h"
 #include "testutil.h"
@@ -89,6 +90,7 @@ typedef struct {
     SnpgVerifyOptions *options;
     const SnpgKeyPayload *payload;
     gboolean trust_sim;
+    const char *cache_dir;
     gboolean ok;
     GError *error;
     SnpgVerifierResult result;
@@ -100,7 +102,8 @@ verifier_main(gpointer data)
 {
     VerifierSide *v = data;
     g_autoptr(SnpgVerifier) verifier = snpg_verifier_new();
-    SnpgAttestContext ctx = { .verifier = verifier, .options = v->options };
+    SnpgAttestContext ctx = { .verifier = verifier, .options = v->options,
+                              .cache_dir = v->cache_dir };
     SnpgVerifierConfig cfg = { .verify = snpg_attest_verify, .user_data = &ctx,
                                .payload = v->payload, .read_timeout_us = 10 * G_USEC_PER_SEC };
 
@@ -145,9 +148,12 @@ run_session(AgentSide *agent, SnpgVerifyOptions *options, const SnpgKeyPayload *
     SnpgAgentConfig acfg = { .get_report = agent_report, .user_data = agent,
                              .read_timeout_us = 10 * G_USEC_PER_SEC };
 
+    /* out->verifier.cache_dir, when the caller set it, stays. */
+    const char *cache_dir = out->verifier.cache_dir;
+
     g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
     out->verifier = (VerifierSide){ .fd = sv[0], .options = options, .payload = payload,
-                                    .trust_sim = trust_sim };
+                                    .trust_sim = trust_sim, .cache_dir = cache_dir };
     thread = g_thread_new("verifier", verifier_main, &out->verifier);
     out->agent_ok = snpg_session_run_agent(sv[1], &acfg, &out->agent, &error);
     if (error)
@@ -356,6 +362,47 @@ test_report_bound_to_other_key(void)
     outcome_clear(&out);
 }
 
+/* A host that offers no certificates: the VCEK comes from the verifier's
+ * certificate cache (what 'snpguard certs import' filled); an empty cache
+ * leaves the report without a certificate, and no key leaves. */
+static void
+test_vcek_from_cache(void)
+{
+    g_autofree char *id_path = make_identity("cache.id", measurement_a, NULL);
+    g_autofree char *spec = g_strdup_printf("sim:%s", id_path);
+    g_autofree char *cache = g_build_filename(env.tmp, "cert-cache", NULL);
+    g_autofree char *empty = g_build_filename(env.tmp, "empty-cache", NULL);
+    g_autofree char *vcek = g_build_filename(env.sim_dir, "vcek.der", NULL);
+    g_autofree char *ask = g_build_filename(env.sim_dir, "ask.pem", NULL);
+    g_autofree char *ark = g_build_filename(env.sim_dir, "ark.pem", NULL);
+    const char *files[] = { ark, ask, vcek, NULL };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SnpgPsp) psp = snpg_psp_open(spec, &error);
+    g_autoptr(GPtrArray) imported = NULL;
+    g_auto(SnpgVerifyOptions) options = { 0 };
+    g_auto(SnpgKeyPayload) payload = { 0 };
+    AgentSide agent = { .psp = psp, .no_certs = TRUE };
+
+    imported = snpg_certcache_import(cache, files, &error);
+    g_assert_no_error(error);
+    options_for(&options, measurement_a);
+    fill_payload(&payload, "key via the cache");
+    for (int with_cache = 1; with_cache >= 0; with_cache--) {
+        Outcome out = { 0 };
+        out.verifier.cache_dir = with_cache ? cache : empty;
+        run_session(&agent, &options, &payload, TRUE, &out);
+        if (with_cache) {
+            g_assert_true(out.verifier.result.key_confirmed);
+            g_assert_true(snpg_secret_equal(out.agent.payload.disk_key, payload.disk_key));
+        } else {
+            g_assert_cmpint(out.verifier.result.verdict, ==, SNPG_VERDICT_REJECTED);
+            g_assert_true(snpg_verify_result_has(out.verifier.verdict, SNPG_VERIFY_REASON_CERT_MISSING));
+            g_assert_null(out.agent.payload.disk_key);
+        }
+        outcome_clear(&out);
+    }
+}
+
 /* --- 100 concurrent sessions against one verifier ------------------------ */
 
 #define N_VMS 100
@@ -509,6 +556,7 @@ main(int argc, char **argv)
     }
     g_test_add_func("/attest/replayed-report", test_replayed_report);
     g_test_add_func("/attest/report-bound-to-other-key", test_report_bound_to_other_key);
+    g_test_add_func("/attest/vcek-from-cache", test_vcek_from_cache);
     g_test_add_func("/attest/concurrent-sessions", test_concurrent_sessions);
     status = g_test_run();
     X509_free(env.trust_root);
