@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -900,6 +901,17 @@ snpg_verifier_verify(SnpgVerifier *v, const guint8 *report, gsize report_len,
                            : SNPG_VERIFY_REASON_CERT_EXPIRED,
                        error);
             g_clear_error(&error);
+        }
+        /* A revocation list is only as good as it is current: past its
+         * nextUpdate, a revocation since then would go unseen. */
+        if (v->crl && X509_CRL_get0_nextUpdate(v->crl)) {
+            struct tm tm;
+            if (!ASN1_TIME_to_tm(X509_CRL_get0_nextUpdate(v->crl), &tm) || timegm(&tm) < now) {
+                ERR_clear_error();
+                fail(res->failures, SNPG_VERIFY_REASON_CRL,
+                     _("The CRL is out of date (its next update was due before the "
+                       "verification time): fetch a current one."));
+            }
         }
     }
 

@@ -642,7 +642,7 @@ test_cache(void)
 /* A CRL issued under issuer's name, listing revoked's serial, signed by key
  * with RSASSA-PSS SHA-384 salt 48 (AMD's algorithm). */
 static X509_CRL *
-make_crl(X509 *issuer, EVP_PKEY *key, X509 *revoked, gint64 when)
+make_crl_until(X509 *issuer, EVP_PKEY *key, X509 *revoked, gint64 when, gint64 next_update)
 {
     X509_CRL *crl = X509_CRL_new();
     g_autoptr(EVP_MD_CTX) mctx = EVP_MD_CTX_new();
@@ -653,6 +653,11 @@ make_crl(X509 *issuer, EVP_PKEY *key, X509 *revoked, gint64 when)
     X509_CRL_set_version(crl, 1);
     X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer));
     X509_CRL_set1_lastUpdate(crl, t);
+    if (next_update) {
+        ASN1_TIME *n = ASN1_TIME_set(NULL, (time_t)next_update);
+        X509_CRL_set1_nextUpdate(crl, n);
+        ASN1_TIME_free(n);
+    }
     X509_REVOKED_set_serialNumber(rev, (ASN1_INTEGER *)X509_get0_serialNumber(revoked));
     X509_REVOKED_set_revocationDate(rev, t);
     X509_CRL_add0_revoked(crl, rev);
@@ -663,6 +668,12 @@ make_crl(X509 *issuer, EVP_PKEY *key, X509 *revoked, gint64 when)
     g_assert_cmpint(X509_CRL_sign_ctx(crl, mctx), >, 0);
     ASN1_TIME_free(t);
     return crl;
+}
+
+static X509_CRL *
+make_crl(X509 *issuer, EVP_PKEY *key, X509 *revoked, gint64 when)
+{
+    return make_crl_until(issuer, key, revoked, when, 0);
 }
 
 /* A CRL that AMD's ARK did not sign is refused ("crl"); the revocation
@@ -1102,6 +1113,32 @@ test_sim_crl(void)
     sim_expect(&s, "");
 }
 
+/* A CRL past its nextUpdate is stale: rejected ("crl"); a current one is fine. */
+static void
+test_sim_crl_stale(void)
+{
+    g_auto(Sim) s = { 0 };
+    g_autofree char *key_path = NULL;
+    g_autoptr(BIO) bio = NULL;
+    g_autoptr(EVP_PKEY) ark_key = NULL;
+    g_autoptr(X509_CRL) stale = NULL;
+    g_autoptr(X509_CRL) current = NULL;
+    gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+
+    sim_setup(&s, "milan");
+    key_path = g_build_filename(s.dir, "ark-key.pem", NULL);
+    bio = BIO_new_file(key_path, "r");
+    ark_key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+    g_assert_nonnull(ark_key);
+    /* Lists only the ARK's own serial: nothing the chain uses is revoked. */
+    stale = make_crl_until(s.ark, ark_key, s.ark, now - 7200, now - 3600);
+    snpg_verifier_set_crl(s.verifier, stale);
+    sim_expect(&s, "crl");
+    current = make_crl_until(s.ark, ark_key, s.ark, now - 7200, now + 86400);
+    snpg_verifier_set_crl(s.verifier, current);
+    sim_expect(&s, "");
+}
+
 /* A reference file whose list key is present but empty would leave the
  * verifier with no allowed values, i.e. no check at all: refused. */
 static void
@@ -1177,6 +1214,7 @@ main(int argc, char **argv)
     g_test_add_func("/verify/sim/product", test_sim_product);
     g_test_add_func("/verify/sim/signing-key", test_sim_signing_key);
     g_test_add_func("/verify/sim/crl", test_sim_crl);
+    g_test_add_func("/verify/sim/crl-stale", test_sim_crl_stale);
     g_test_add_func("/verify/reference/empty-list", test_reference_empty_list);
     return g_test_run();
 }
