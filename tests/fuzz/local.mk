@@ -61,3 +61,20 @@ tests_fuzz_fuzz_proto_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
 tests_fuzz_fuzz_proto_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_proto_LDADD = libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS)
 endif
+
+# The extended report's certificate table (from the host, read by the verifier).
+check_PROGRAMS += tests/fuzz/replay-certtable
+TESTS += tests/fuzz/replay-certtable
+tests_fuzz_replay_certtable_SOURCES = tests/fuzz/driver.c tests/fuzz/fuzz-certtable.c
+tests_fuzz_replay_certtable_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR=\"$(abs_srcdir)/tests/fuzz/corpus/certtable\"
+tests_fuzz_replay_certtable_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_replay_certtable_LDADD = libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/certtable
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz-certtable
+tests_fuzz_fuzz_certtable_SOURCES = tests/fuzz/fuzz-certtable.c
+tests_fuzz_fuzz_certtable_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_fuzz_certtable_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_certtable_LDADD = libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS)
+endif
