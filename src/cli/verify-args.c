@@ -25,6 +25,7 @@ snpg_verify_args_clear(SnpgVerifyArgs *a)
     g_free(a->report_data); g_free(a->host_data); g_free(a->family_id); g_free(a->image_id);
     g_free(a->id_key_digest); g_free(a->author_key_digest);
     g_free(a->product); g_free(a->min_tcb); g_free(a->policy_max); g_free(a->min_abi);
+    g_free(a->min_policy_abi);
     g_free(a->platform_info_mask); g_free(a->platform_info_required);
 }
 
@@ -114,6 +115,11 @@ build_options(SnpgVerifyArgs *a, SnpgVerifyOptions *o)
         snpg_cli_error(_("the minimum ABI '%s' is not MAJOR.MINOR"), a->min_abi);
         return FALSE;
     }
+    if (a->min_policy_abi &&
+        !snpg_verify_parse_abi(a->min_policy_abi, &o->min_policy_abi_major, &o->min_policy_abi_minor)) {
+        snpg_cli_error(_("the minimum policy ABI '%s' is not MAJOR.MINOR"), a->min_policy_abi);
+        return FALSE;
+    }
     if (a->product) {
         o->product = snpg_cli_parse_product(a->product, &ok);
         if (!ok)
@@ -179,6 +185,7 @@ snpg_verify_args_add_entries(GOptionContext *ctx, SnpgVerifyArgs *a, gboolean wi
         { "allow-debug", 0, 0, G_OPTION_ARG_NONE, &a->allow_debug, N_("Accept a guest policy that allows debugging"), NULL },
         { "policy-max", 0, 0, G_OPTION_ARG_STRING, &a->policy_max, N_("Policy flag bits allowed to be set"), N_("HEX") },
         { "min-abi", 0, 0, G_OPTION_ARG_STRING, &a->min_abi, N_("Minimum firmware ABI version (current and committed)"), N_("MAJOR.MINOR") },
+        { "min-policy-abi", 0, 0, G_OPTION_ARG_STRING, &a->min_policy_abi, N_("Minimum ABI version the guest policy must require"), N_("MAJOR.MINOR") },
         { "platform-info-mask", 0, 0, G_OPTION_ARG_STRING, &a->platform_info_mask, N_("PLATFORM_INFO bits allowed to be set"), N_("HEX") },
         { "platform-info-required", 0, 0, G_OPTION_ARG_STRING, &a->platform_info_required, N_("PLATFORM_INFO bits that must be set"), N_("HEX") },
         { "reference", 0, 0, G_OPTION_ARG_FILENAME, &a->reference, N_("Reference values file (see docs/reference-values.md); options override it"), N_("FILE") },

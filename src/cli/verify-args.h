@@ -13,7 +13,8 @@ typedef struct {
     char *report_data, *host_data, *family_id, *image_id, *id_key_digest, *author_key_digest;
     int vmpl;
     gint64 min_guest_svn;
-    char *product, *min_tcb, *policy_max, *min_abi, *platform_info_mask, *platform_info_required;
+    char *product, *min_tcb, *policy_max, *min_abi, *min_policy_abi, *platform_info_mask;
+    char *platform_info_required;
     gboolean allow_debug, json;
 } SnpgVerifyArgs;
 

@@ -14,7 +14,7 @@ G_DEFINE_QUARK(snpg-reference-error-quark, snpg_reference_error)
 static const char *const known_keys[] = {
     "measurement", "report-data", "host-data", "family-id", "image-id", "id-key-digest",
     "author-key-digest", "chip-id", "vmpl", "min-guest-svn", "min-tcb", "allow-debug",
-    "policy-max", "min-abi", "platform-info-mask", "platform-info-required", "product",
+    "policy-max", "min-abi", "min-policy-abi", "platform-info-mask", "platform-info-required", "product",
 };
 
 static gboolean
@@ -107,6 +107,7 @@ snpg_reference_load_data(const char *data, gsize len, SnpgVerifyOptions *opts, G
     g_auto(GStrv) keys = NULL;
     g_autofree char *tcb = NULL;
     g_autofree char *abi = NULL;
+    g_autofree char *policy_abi = NULL;
     g_autofree char *product = NULL;
     gboolean present = FALSE, has_debug;
     guint64 u = 0;
@@ -171,6 +172,9 @@ snpg_reference_load_data(const char *data, gsize len, SnpgVerifyOptions *opts, G
     if ((abi = g_key_file_get_string(kf, SNPG_REFERENCE_GROUP, "min-abi", NULL)) &&
         !snpg_verify_parse_abi(g_strstrip(abi), &t.min_abi_major, &t.min_abi_minor))
         return value_error("min-abi", abi, _("not MAJOR.MINOR."), error);
+    if ((policy_abi = g_key_file_get_string(kf, SNPG_REFERENCE_GROUP, "min-policy-abi", NULL)) &&
+        !snpg_verify_parse_abi(g_strstrip(policy_abi), &t.min_policy_abi_major, &t.min_policy_abi_minor))
+        return value_error("min-policy-abi", policy_abi, _("not MAJOR.MINOR."), error);
     if ((product = g_key_file_get_string(kf, SNPG_REFERENCE_GROUP, "product", NULL))) {
         t.product = snpg_product_from_string(g_strstrip(product));
         if (t.product == SNPG_PRODUCT_UNKNOWN)
@@ -204,6 +208,10 @@ snpg_reference_load_data(const char *data, gsize len, SnpgVerifyOptions *opts, G
     if (t.min_abi_major >= 0) {
         opts->min_abi_major = t.min_abi_major;
         opts->min_abi_minor = t.min_abi_minor;
+    }
+    if (t.min_policy_abi_major >= 0) {
+        opts->min_policy_abi_major = t.min_policy_abi_major;
+        opts->min_policy_abi_minor = t.min_policy_abi_minor;
     }
     if (t.has_platform_info_mask) {
         opts->has_platform_info_mask = TRUE;
@@ -303,6 +311,11 @@ snpg_reference_to_data(const SnpgVerifyOptions *o, gsize *ret_len)
     if (o->min_abi_major >= 0) {
         g_autofree char *v = g_strdup_printf("%d.%d", o->min_abi_major, MAX(o->min_abi_minor, 0));
         g_key_file_set_string(kf, SNPG_REFERENCE_GROUP, "min-abi", v);
+    }
+    if (o->min_policy_abi_major >= 0) {
+        g_autofree char *v = g_strdup_printf("%d.%d", o->min_policy_abi_major,
+                                             MAX(o->min_policy_abi_minor, 0));
+        g_key_file_set_string(kf, SNPG_REFERENCE_GROUP, "min-policy-abi", v);
     }
     if (o->has_platform_info_mask) {
         g_autofree char *v = g_strdup_printf("0x%" G_GINT64_MODIFIER "x", o->platform_info_mask);

@@ -188,6 +188,7 @@ snpg_verify_options_init(SnpgVerifyOptions *opts)
     opts->min_guest_svn = -1;
     snpg_tcb_min_init(&opts->min_tcb);
     opts->min_abi_major = opts->min_abi_minor = -1;
+    opts->min_policy_abi_major = opts->min_policy_abi_minor = -1;
 }
 
 void
@@ -841,6 +842,16 @@ check_reference(GPtrArray *failures, const SnpgReport *r, SnpgProduct product,
                  _("The firmware ABI (current %u.%u, committed %u.%u) is below the minimum %d.%d."),
                  r->current_major, r->current_minor, r->committed_major, r->committed_minor,
                  o->min_abi_major, MAX(o->min_abi_minor, 0));
+    }
+    /* The ABI the guest's policy demands of the firmware: a guest launched
+     * with a lower requirement could have run on older firmware. */
+    if (o->min_policy_abi_major >= 0) {
+        int want = o->min_policy_abi_major * 256 + MAX(o->min_policy_abi_minor, 0);
+        if (pol.abi_major * 256 + pol.abi_minor < want)
+            fail(failures, SNPG_VERIFY_REASON_ABI_MIN,
+                 _("The guest policy requires ABI %u.%u, below the minimum %d.%d."),
+                 pol.abi_major, pol.abi_minor, o->min_policy_abi_major,
+                 MAX(o->min_policy_abi_minor, 0));
     }
     if (o->has_platform_info_mask && (r->platform_info & ~o->platform_info_mask)) {
         g_auto(GStrv) names = snpg_platform_info_flag_names(r->platform_info & ~o->platform_info_mask);

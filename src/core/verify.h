@@ -99,6 +99,8 @@ typedef struct {
     guint64 policy_max;         /* flag bits (16+) allowed in the policy */
     gint min_abi_major;         /* -1: none; firmware ABI (current and committed) */
     gint min_abi_minor;
+    gint min_policy_abi_major;  /* -1: none; the ABI the guest policy requires */
+    gint min_policy_abi_minor;
     gboolean has_platform_info_mask;
     guint64 platform_info_mask; /* PLATFORM_INFO bits allowed to be set */
     guint64 platform_info_required; /* bits that must be set */

@@ -214,7 +214,8 @@ test_reference_file(void)
     g_autofree char *dir = snpg_test_tmpdir();
     g_autofree char *good_text = g_strdup_printf(
         "# reference values for a test VM\n[snpguard-reference]\nmeasurement=%s;\n"
-        "host-data=%s\nvmpl=%d\nproduct=Genoa\nallow-debug=false\npolicy-max=0x%x\nmin-abi=1.0\n",
+        "host-data=%s\nvmpl=%d\nproduct=Genoa\nallow-debug=false\npolicy-max=0x%x\nmin-abi=1.0\n"
+        "min-policy-abi=0.0\n",
         json_object_get_string_member(v->meta, "measurement"),
         json_object_get_string_member(v->meta, "host_data"),
         (int)json_object_get_int_member(v->meta, "vmpl"), 0x3ffff);

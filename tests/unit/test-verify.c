@@ -851,6 +851,25 @@ test_sim_min_abi(void)
     sim_expect(&s, "abi-min");
 }
 
+/* The ABI the guest policy demands (its ABI_MAJOR.ABI_MINOR), apart from
+ * the firmware's own version. */
+static void
+test_sim_min_policy_abi(void)
+{
+    g_auto(Sim) s = { 0 };
+
+    sim_setup(&s, "milan");
+    s.f.policy = 0x30000 | (1 << 8) | 51;    /* requires ABI 1.51 */
+    s.o.min_policy_abi_major = 1;
+    s.o.min_policy_abi_minor = 51;
+    sim_expect(&s, "");
+    s.o.min_policy_abi_minor = 52;
+    sim_expect(&s, "abi-min");
+    s.o.min_policy_abi_major = 0;
+    s.o.min_policy_abi_minor = 99;
+    sim_expect(&s, "");
+}
+
 static void
 test_sim_vmpl(void)
 {
@@ -1213,6 +1232,7 @@ main(int argc, char **argv)
     g_test_add_func("/verify/sim/measurement", test_sim_measurement);
     g_test_add_func("/verify/sim/product", test_sim_product);
     g_test_add_func("/verify/sim/signing-key", test_sim_signing_key);
+    g_test_add_func("/verify/sim/min-policy-abi", test_sim_min_policy_abi);
     g_test_add_func("/verify/sim/crl", test_sim_crl);
     g_test_add_func("/verify/sim/crl-stale", test_sim_crl_stale);
     g_test_add_func("/verify/reference/empty-list", test_reference_empty_list);
