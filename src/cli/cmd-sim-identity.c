@@ -5,10 +5,9 @@
 #include <glib/gi18n.h>
 
 #include "cli-util.h"
+#include "cmd-sim.h"
 #include "command.h"
 #include "sim-identity.h"
-
-int snpg_cmd_sim_identity_run(int argc, char **argv);
 
 int
 snpg_cmd_sim_identity_run(int argc, char **argv)
@@ -49,6 +48,7 @@ snpg_cmd_sim_identity_run(int argc, char **argv)
         entries);
     g_autoptr(GError) error = NULL;
     SnpgSimIdentityParams params;
+    SnpgSimLaunchArgs launch;
     guint64 v;
 
     if (!snpg_cli_parse(ctx, &argc, &argv))
@@ -62,14 +62,10 @@ snpg_cmd_sim_identity_run(int argc, char **argv)
         return SNPG_EXIT_USAGE;
     }
     snpg_sim_identity_params_init(&params);
-    if (!snpg_cli_parse_hex("--measurement", measurement, params.measurement, 48) ||
-        (host_data && !snpg_cli_parse_hex_padded("--host-data", host_data, params.host_data, 32)) ||
-        (family_id && !snpg_cli_parse_hex("--family-id", family_id, params.family_id, 16)) ||
-        (image_id && !snpg_cli_parse_hex("--image-id", image_id, params.image_id, 16)) ||
-        (id_key_digest &&
-         !snpg_cli_parse_hex("--id-key-digest", id_key_digest, params.id_key_digest, 48)) ||
-        (author_key_digest &&
-         !snpg_cli_parse_hex("--author-key-digest", author_key_digest, params.author_key_digest, 48)) ||
+    launch = (SnpgSimLaunchArgs){ measurement, host_data, family_id, image_id, id_key_digest,
+                                  author_key_digest };
+    if (!snpg_sim_launch_args_parse(&launch, params.measurement, params.host_data, params.family_id,
+                                    params.image_id, params.id_key_digest, params.author_key_digest) ||
         (policy && !snpg_cli_parse_u64("--policy", policy, 16, G_MAXUINT64, &params.policy)))
         return SNPG_EXIT_USAGE;
     if (vmpl) {

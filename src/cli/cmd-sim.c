@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "cli-util.h"
+#include "cmd-sim.h"
 #include "command.h"
 #include "sim.h"
 
@@ -207,6 +208,7 @@ run_report(int argc, char **argv)
     g_autoptr(GError) error = NULL;
     g_autoptr(SnpgSim) sim = NULL;
     SnpgSimReportFields f;
+    SnpgSimLaunchArgs launch;
     SnpgTcb base, t_current, t_reported, t_committed, t_launch;
     guint8 chip[SNPG_SIM_CHIP_ID_SIZE];
     guint8 report[SNPG_SIM_REPORT_SIZE];
@@ -223,14 +225,11 @@ run_report(int argc, char **argv)
         return SNPG_EXIT_USAGE;
     }
     snpg_sim_report_fields_init(&f);
-    if (!snpg_cli_parse_hex("--measurement", measurement, f.measurement, 48) ||
+    launch = (SnpgSimLaunchArgs){ measurement, host_data, family_id, image_id, id_key_digest,
+                                  author_key_digest };
+    if (!snpg_sim_launch_args_parse(&launch, f.measurement, f.host_data, f.family_id, f.image_id,
+                                    f.id_key_digest, f.author_key_digest) ||
         (report_data && !snpg_cli_parse_hex_padded("--report-data", report_data, f.report_data, 64)) ||
-        (host_data && !snpg_cli_parse_hex_padded("--host-data", host_data, f.host_data, 32)) ||
-        (family_id && !snpg_cli_parse_hex("--family-id", family_id, f.family_id, 16)) ||
-        (image_id && !snpg_cli_parse_hex("--image-id", image_id, f.image_id, 16)) ||
-        (id_key_digest && !snpg_cli_parse_hex("--id-key-digest", id_key_digest, f.id_key_digest, 48)) ||
-        (author_key_digest &&
-         !snpg_cli_parse_hex("--author-key-digest", author_key_digest, f.author_key_digest, 48)) ||
         (chip_id && !snpg_cli_parse_hex("--chip-id", chip_id, chip, sizeof(chip))))
         return SNPG_EXIT_USAGE;
     if (policy) {
@@ -329,7 +328,20 @@ run_report(int argc, char **argv)
     return SNPG_EXIT_OK;
 }
 
-int snpg_cmd_sim_identity_run(int argc, char **argv);
+gboolean
+snpg_sim_launch_args_parse(const SnpgSimLaunchArgs *a, guint8 measurement[48],
+                           guint8 host_data[32], guint8 family_id[16], guint8 image_id[16],
+                           guint8 id_key_digest[48], guint8 author_key_digest[48])
+{
+    return snpg_cli_parse_hex("--measurement", a->measurement, measurement, 48) &&
+           (!a->host_data || snpg_cli_parse_hex_padded("--host-data", a->host_data, host_data, 32)) &&
+           (!a->family_id || snpg_cli_parse_hex("--family-id", a->family_id, family_id, 16)) &&
+           (!a->image_id || snpg_cli_parse_hex("--image-id", a->image_id, image_id, 16)) &&
+           (!a->id_key_digest ||
+            snpg_cli_parse_hex("--id-key-digest", a->id_key_digest, id_key_digest, 48)) &&
+           (!a->author_key_digest ||
+            snpg_cli_parse_hex("--author-key-digest", a->author_key_digest, author_key_digest, 48));
+}
 
 static int
 run(int argc, char **argv)

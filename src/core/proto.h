@@ -58,6 +58,7 @@ enum {
     SNPG_PROTO_REASON_NO_REPORT = 1100,   /* ABORT: the agent could not get a report */
     SNPG_PROTO_REASON_BAD_KEY = 1101,     /* ABORT: the sealed key did not open */
     SNPG_PROTO_REASON_UNPINNED = 1102,    /* ABORT: KEY not from the pinned verifier */
+    SNPG_PROTO_REASON_NO_KEX = 1103,      /* ABORT: no key agreement both sides accept */
 };
 
 #define SNPG_PROTO_ERROR snpg_proto_error_quark()

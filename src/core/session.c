@@ -276,7 +276,7 @@ snpg_session_run_agent(int fd, const SnpgAgentConfig *config, SnpgAgentResult *r
     if (!snpg_hello_decode(payload, &hello, error))
         return FALSE;
     if (!(kex = choose_kex(config->kex, hello.kex_mask))) {
-        send_abort(fd, SNPG_PROTO_REASON_VERIFIER, "no common key agreement",
+        send_abort(fd, SNPG_PROTO_REASON_NO_KEX, _("no key agreement both sides accept"),
                    deadline_after(config->read_timeout_us, AGENT_DEFAULT_TIMEOUT));
         g_set_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_MALFORMED,
                     _("The verifier offers no key agreement this agent accepts"));
@@ -296,7 +296,7 @@ snpg_session_run_agent(int fd, const SnpgAgentConfig *config, SnpgAgentResult *r
     }
     if (g_bytes_get_size(report) != SNPG_PROTO_REPORT_LEN ||
         (certs && g_bytes_get_size(certs) > SNPG_PROTO_CERTS_MAX)) {
-        send_abort(fd, SNPG_PROTO_REASON_NO_REPORT, "report of the wrong size",
+        send_abort(fd, SNPG_PROTO_REASON_NO_REPORT, _("the report backend returned a report of the wrong size"),
                    deadline_after(config->read_timeout_us, AGENT_DEFAULT_TIMEOUT));
         g_set_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_MALFORMED,
                     _("The report backend returned %zu bytes instead of %d"),
@@ -330,8 +330,8 @@ snpg_session_run_agent(int fd, const SnpgAgentConfig *config, SnpgAgentResult *r
         gboolean unpinned = g_error_matches(open_error, SNPG_PROTO_ERROR,
                                             SNPG_PROTO_ERROR_UNAUTHENTICATED);
         send_abort(fd, unpinned ? SNPG_PROTO_REASON_UNPINNED : SNPG_PROTO_REASON_BAD_KEY,
-                   unpinned ? "the key is not from the verifier this VM pins"
-                            : "the sealed key did not open",
+                   unpinned ? _("the key is not from the verifier this VM pins")
+                            : _("the sealed key did not open"),
                    deadline_after(config->read_timeout_us, AGENT_DEFAULT_TIMEOUT));
         g_propagate_error(error, g_steal_pointer(&open_error));
         return FALSE;
