@@ -314,16 +314,28 @@ static gboolean
 check_firmware(const SnpgMeasureParams *p, const SnpgOvmfInfo *info, GError **error)
 {
     gboolean sev = p->mode == SNPG_MEASURE_MODE_SEV;
+    gboolean seves = p->mode == SNPG_MEASURE_MODE_SEV_ES;
+    gboolean vmsa = !sev && p->mode != SNPG_MEASURE_MODE_SNP_OVMF_HASH;
 
     if (p->mode == SNPG_MEASURE_MODE_SNP_SVSM)
         return TRUE;   /* only its pages are measured; the SVSM image is checked instead */
-    if (!sev && !info->has_metadata)
+    /* The SEV metadata lists the pages SNP pre-validates; QEMU needs it for
+     * SNP only. SEV-ES needs just the reset block (the APs' start address). */
+    if (!sev && !seves && !info->has_metadata)
         return firmware_error(error, p->firmware,
                               _("it has no SEV metadata, so QEMU cannot launch an SNP guest with it"));
-    if (!sev && p->mode != SNPG_MEASURE_MODE_SNP_OVMF_HASH && !info->has_reset_block)
-        return firmware_error(error, p->firmware, _("it has no SEV-ES reset block"));
-    if (!sev && p->mode != SNPG_MEASURE_MODE_SNP_OVMF_HASH && p->vcpus > 1 && info->reset_eip == 0)
-        return firmware_error(error, p->firmware, _("its AP reset address is zero"));
+    if (vmsa && !info->has_reset_block)
+        return firmware_error(error, p->firmware,
+                              seves ? _("it has no SEV-ES reset block, so QEMU cannot launch an "
+                                        "SEV-ES guest with it")
+                                    : _("it has no SEV-ES reset block, so QEMU cannot launch an "
+                                        "SNP guest with it"));
+    if (vmsa && p->vcpus > 1 && info->reset_eip == 0)
+        return firmware_error(error, p->firmware,
+                              seves ? _("its AP reset address is zero, so QEMU cannot start the "
+                                        "other vCPUs of an SEV-ES guest")
+                                    : _("its AP reset address is zero, so QEMU cannot start the "
+                                        "other vCPUs of an SNP guest"));
     if (!p->kernel || p->mode == SNPG_MEASURE_MODE_SNP_OVMF_HASH)
         return TRUE;
 

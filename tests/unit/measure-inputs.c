@@ -178,6 +178,8 @@ snpg_measure_inputs_write(const char *dir)
     g_autoptr(GByteArray) amd = snpg_image_from_tail(amd_tail, 31);
     g_autoptr(GByteArray) x64 = snpg_image_from_tail(x64_tail, 31);
     g_autoptr(GByteArray) synth = snpg_synth_build(&default_spec);
+    SnpgSynthSpec nometa_spec = default_spec;
+    g_autoptr(GByteArray) synth_nometa = NULL;
     g_autofree char *svsm_tail = snpg_test_data("measure", "svsm_suffix.bin", NULL);
     g_autofree char *svsm_ovmf_tail = snpg_test_data("measure", "svsm_ovmf_suffix.bin", NULL);
     g_autoptr(GByteArray) svsm = snpg_image_from_tail(svsm_tail, 15);
@@ -196,6 +198,10 @@ snpg_measure_inputs_write(const char *dir)
     write_bytes(dir, "amd.bin", amd->data, amd->len);
     write_bytes(dir, "x64.bin", x64->data, x64->len);
     write_bytes(dir, "synth.bin", synth->data, synth->len);
+    /* A firmware for SEV-ES only: reset block and hashes table, no SNP metadata. */
+    nometa_spec.no_metadata = TRUE;
+    synth_nometa = snpg_synth_build(&nometa_spec);
+    write_bytes(dir, "synth-nometa.bin", synth_nometa->data, synth_nometa->len);
     write_bytes(dir, "kernel.bin", kernel, klen);
     write_bytes(dir, "initrd.bin", initrd, ilen);
     write_bytes(dir, "svsm.bin", svsm->data, svsm->len);

@@ -44,7 +44,8 @@ GByteArray *snpg_synth_build(const SnpgSynthSpec *spec);
 /* filler_pages pages of a fixed pattern followed by the 4 KiB tail. */
 GByteArray *snpg_image_from_tail(const char *tail_path, guint filler_pages);
 
-/* Writes amd.bin, x64.bin, synth.bin, kernel.bin, initrd.bin, and for
+/* Writes amd.bin, x64.bin, synth.bin, synth-nometa.bin (synth.bin without
+ * SEV metadata), kernel.bin, initrd.bin, and for
  * snp:svsm svsm.bin, svsm-ovmf.bin (from the Coconut fixture tails),
  * svsm-synth.bin and vars.bin into dir
  * (and, with SNPG_MEASURE_WRITE_INPUTS set, also into that directory). */

@@ -46,6 +46,11 @@ static const Oracle oracles[] = {
     { "seves-verbose-base64", { "--mode", "seves", "--vcpus", "2", "--vcpu-sig", "0xa10f10", "--ovmf", "amd.bin",
       "-v", "--output-format", "base64", NULL },
       "Calculated SEV_ES guest measurement: z6XPAzrXOP3ZBJ5/yLc3VFeCkNOrpKNFTbUHLUN37nU=\n" },
+    /* Firmware without SNP's SEV metadata is fine for SEV-ES (regression).
+     * sev-snp-measure.py --mode seves --vcpus 2 --vcpu-type EPYC-Milan --ovmf synth-nometa.bin */
+    { "seves-no-metadata", { "--mode", "seves", "--vcpus", "2", "--vcpu-type", "EPYC-Milan", "--ovmf",
+      "synth-nometa.bin", NULL },
+      "20a603870dd4a6c5959660f396e56c76d38b490c82d79f066622c3fab414268a\n" },
     /* sev-snp-measure.py --mode seves --vcpus 2 --vcpu-type EPYC-Milan --ovmf synth.bin --kernel kernel.bin */
     { "seves-synth-kernel", { "--mode", "seves", "--vcpus", "2", "--vcpu-type", "EPYC-Milan", "--ovmf", "synth.bin",
       "--kernel", "kernel.bin", NULL },
@@ -108,6 +113,34 @@ test_oracle(gconstpointer data)
     g_assert_cmpstr(run.err, ==, "");
     g_assert_cmpint(run.exit_code, ==, 0);
     g_assert_cmpstr(run.out, ==, o->expected);
+}
+
+/* Debian's OVMF_CODE_4M.fd (package ovmf) has the SEV-ES reset block but no
+ * SEV metadata: measured in seves mode, refused in snp mode, each message
+ * naming the mode (regression: seves refused it as an SNP firmware).
+ * sev-snp-measure.py --mode seves --vcpus 1 --vcpu-type EPYC-v4 --ovmf /usr/share/OVMF/OVMF_CODE_4M.fd */
+static void
+test_debian_code_4m(void)
+{
+    static const char fw[] = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+    g_auto(SnpgRun) seves = { 0 };
+    g_auto(SnpgRun) snp = { 0 };
+
+    if (!g_file_test(fw, G_FILE_TEST_IS_REGULAR)) {
+        g_test_skip("/usr/share/OVMF/OVMF_CODE_4M.fd is absent (install Debian's ovmf package)");
+        return;
+    }
+    snpg_run(&seves, inputs, "measure", "--mode", "seves", "--vcpus", "1", "--vcpu-type", "EPYC-v4",
+             "--ovmf", fw, NULL);
+    g_assert_cmpstr(seves.err, ==, "");
+    g_assert_cmpint(seves.exit_code, ==, 0);
+    g_assert_cmpstr(seves.out, ==, "c368889b1cfe678e2ebe3ef5e3ee5717563cae665c09ca366fe52a56b9f62d63\n");
+
+    snpg_run(&snp, inputs, "measure", "--mode", "snp", "--vcpus", "1", "--vcpu-type", "EPYC-v4",
+             "--ovmf", fw, NULL);
+    g_assert_cmpint(snp.exit_code, ==, 1);
+    g_assert_cmpstr(snp.out, ==, "");
+    g_assert_nonnull(strstr(snp.err, "no SEV metadata, so QEMU cannot launch an SNP guest"));
 }
 
 static char *
@@ -334,7 +367,7 @@ typedef struct {
 
 static const Refusal refusals[] = {
     /* Refusals where the reference prints a value, crashes or accepts nonsense: exit 1. */
-    { "no-metadata", 1, "has no SEV metadata", { SNP, "--ovmf", "nometa.bin", NULL } },
+    { "no-metadata", 1, "has no SEV metadata, so QEMU cannot launch an SNP guest", { SNP, "--ovmf", "nometa.bin", NULL } },
     { "vcpus-zero", 1, "at least one vCPU", { "--mode", "snp", "--vcpus", "0", "--vcpu-type", "EPYC",
       "--ovmf", "amd.bin", NULL } },
     { "kernel-no-section", 1, "no SNP_KERNEL_HASHES section", { SNP, "--ovmf", "x64.bin", "--kernel", "kernel.bin", NULL } },
@@ -515,6 +548,7 @@ main(int argc, char **argv)
         g_autofree char *path = g_strdup_printf("/cli-measure/oracle/%s", oracles[i].name);
         g_test_add_data_func(path, &oracles[i], test_oracle);
     }
+    g_test_add_func("/cli-measure/debian-ovmf-code-4m", test_debian_code_4m);
     g_test_add_func("/cli-measure/dump-vmsa", test_dump_vmsa);
     g_test_add_func("/cli-measure/explain", test_explain);
     g_test_add_func("/cli-measure/json", test_json);

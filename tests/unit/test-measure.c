@@ -275,6 +275,16 @@ static const Case cases[] = {
     { "seves/x64", SNPG_MEASURE_MODE_SEV_ES, 2, "EPYC", NULL, -1, 0, 0, SNPG_VMM_QEMU, NULL, "x64.bin", NULL, NULL, NULL,
       NULL,
       "708232b30f7c7dfc8185717edab0d13250d39248affc3fea42f20490a51bac41" },
+    /* SEV-ES needs the reset block only, not SNP's SEV metadata (regression:
+     * such firmware was refused in seves mode).
+     * sev-snp-measure.py --mode seves --vcpus 2 --vcpu-type EPYC-Milan --ovmf synth-nometa.bin */
+    { "seves/synth-nometa", SNPG_MEASURE_MODE_SEV_ES, 2, "EPYC-Milan", NULL, -1, 0, 0, SNPG_VMM_QEMU, NULL, "synth-nometa.bin", NULL, NULL, NULL,
+      NULL,
+      "20a603870dd4a6c5959660f396e56c76d38b490c82d79f066622c3fab414268a" },
+    /* sev-snp-measure.py --mode seves --vcpus 2 --vcpu-type EPYC-Milan --ovmf synth-nometa.bin --kernel kernel.bin --initrd initrd.bin --append console=ttyS0 */
+    { "seves/synth-nometa-kernel", SNPG_MEASURE_MODE_SEV_ES, 2, "EPYC-Milan", NULL, -1, 0, 0, SNPG_VMM_QEMU, NULL, "synth-nometa.bin", "kernel.bin", "initrd.bin", "console=ttyS0",
+      NULL,
+      "c0748bd519003ae2826cadb0a72af054b471066c5d72291d10d469970946bd41" },
     /* sev-snp-measure.py --mode snp --vcpus 4 --vcpu-type EPYC-Genoa --ovmf /usr/share/ovmf/OVMF.fd */
     { "debian/ovmf-fd/snp", SNPG_MEASURE_MODE_SNP, 4, "EPYC-Genoa", NULL, -1, 0, 0, SNPG_VMM_QEMU, NULL, "/usr/share/ovmf/OVMF.fd", NULL, NULL, NULL,
       NULL,
@@ -311,6 +321,12 @@ static const Case cases[] = {
     { "debian/ovmf-code/sev", SNPG_MEASURE_MODE_SEV, 0, NULL, NULL, -1, 0, 0, SNPG_VMM_QEMU, NULL, "/usr/share/OVMF/OVMF_CODE.fd", NULL, NULL, NULL,
       NULL,
       "d9b568def24088c92f34b5479e0ed7e44d0a4d4cea8a0f5716719180bba48106" },
+    /* Debian's 4 MiB OVMF has the SEV-ES reset block but no SEV metadata: QEMU
+     * launches SEV-ES guests with it (regression: it was refused).
+     * sev-snp-measure.py --mode seves --vcpus 4 --vcpu-type EPYC-v4 --ovmf /usr/share/OVMF/OVMF_CODE_4M.fd */
+    { "debian/ovmf-code-4m/seves", SNPG_MEASURE_MODE_SEV_ES, 4, "EPYC-v4", NULL, -1, 0, 0, SNPG_VMM_QEMU, NULL, "/usr/share/OVMF/OVMF_CODE_4M.fd", NULL, NULL, NULL,
+      NULL,
+      "9509e57b579b7be22e2b151ad3e941538f7ecb3028eeeef3a6c8aad65f8cfa2a" },
     /* sev-snp-measure.py --mode snp:ovmf-hash --ovmf /usr/share/OVMF/OVMF_CODE.fd */
     { "debian/ovmf-code/ovmf-hash", SNPG_MEASURE_MODE_SNP_OVMF_HASH, 0, NULL, NULL, -1, 0, 0, SNPG_VMM_QEMU, NULL, "/usr/share/OVMF/OVMF_CODE.fd", NULL, NULL, NULL,
       NULL,
@@ -786,13 +802,15 @@ static const Refusal refusals[] = {
     { "seves-vcpus-zero", { .mode = SNPG_MEASURE_MODE_SEV_ES, .vcpus = 0 }, "amd.bin",
       SNPG_MEASURE_ERROR_INVALID, "at least one vCPU" },
     { "no-metadata", { .mode = SNPG_MEASURE_MODE_SNP, .vcpus = 1 }, "synth-no-metadata",
-      SNPG_MEASURE_ERROR_FIRMWARE, "no SEV metadata" },
-    { "seves-no-metadata", { .mode = SNPG_MEASURE_MODE_SEV_ES, .vcpus = 1 }, "synth-no-metadata",
-      SNPG_MEASURE_ERROR_FIRMWARE, "no SEV metadata" },
+      SNPG_MEASURE_ERROR_FIRMWARE, "no SEV metadata, so QEMU cannot launch an SNP guest" },
     { "no-reset-block", { .mode = SNPG_MEASURE_MODE_SNP, .vcpus = 1 }, "synth-no-reset",
-      SNPG_MEASURE_ERROR_FIRMWARE, "reset block" },
+      SNPG_MEASURE_ERROR_FIRMWARE, "no SEV-ES reset block, so QEMU cannot launch an SNP guest" },
+    { "seves-no-reset-block", { .mode = SNPG_MEASURE_MODE_SEV_ES, .vcpus = 1 }, "synth-no-reset",
+      SNPG_MEASURE_ERROR_FIRMWARE, "no SEV-ES reset block, so QEMU cannot launch an SEV-ES guest" },
     { "reset-eip-zero", { .mode = SNPG_MEASURE_MODE_SNP, .vcpus = 2 }, "synth-eip-zero",
-      SNPG_MEASURE_ERROR_FIRMWARE, "reset address is zero" },
+      SNPG_MEASURE_ERROR_FIRMWARE, "reset address is zero, so QEMU cannot start the other vCPUs of an SNP guest" },
+    { "seves-reset-eip-zero", { .mode = SNPG_MEASURE_MODE_SEV_ES, .vcpus = 2 }, "synth-eip-zero",
+      SNPG_MEASURE_ERROR_FIRMWARE, "reset address is zero, so QEMU cannot start the other vCPUs of an SEV-ES guest" },
     { "snp-kernel-no-section", { .mode = SNPG_MEASURE_MODE_SNP, .vcpus = 1, .kernel = "kernel.bin" },
       "x64.bin", SNPG_MEASURE_ERROR_FIRMWARE, "no SNP_KERNEL_HASHES section" },
     { "sev-kernel-no-table", { .mode = SNPG_MEASURE_MODE_SEV, .kernel = "kernel.bin" },
