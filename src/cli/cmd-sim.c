@@ -211,7 +211,7 @@ run_report(int argc, char **argv)
     SnpgSimLaunchArgs launch;
     SnpgTcb base, t_current, t_reported, t_committed, t_launch;
     guint8 chip[SNPG_SIM_CHIP_ID_SIZE];
-    guint8 report[SNPG_SIM_REPORT_SIZE];
+    guint8 report[SNPG_REPORT_SIZE];
     guint64 v;
 
     if (!snpg_cli_parse(ctx, &argc, &argv))
@@ -271,11 +271,11 @@ run_report(int argc, char **argv)
     }
     if (signing_key) {
         if (g_ascii_strcasecmp(signing_key, "vcek") == 0)
-            f.signing_key = SNPG_SIM_SIGNING_KEY_VCEK;
+            f.signing_key = SNPG_SIGNING_KEY_VCEK;
         else if (g_ascii_strcasecmp(signing_key, "vlek") == 0)
-            f.signing_key = SNPG_SIM_SIGNING_KEY_VLEK;
+            f.signing_key = SNPG_SIGNING_KEY_VLEK;
         else if (g_ascii_strcasecmp(signing_key, "none") == 0)
-            f.signing_key = SNPG_SIM_SIGNING_KEY_NONE;
+            f.signing_key = SNPG_SIGNING_KEY_NONE;
         else {
             snpg_cli_error(_("--signing-key takes vcek, vlek or none: '%s'"), signing_key);
             return SNPG_EXIT_USAGE;

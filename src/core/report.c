@@ -46,6 +46,12 @@ G_STATIC_ASSERT(G_STRUCT_OFFSET(WireReport, chip_id) == OFF_CHIP_ID);
 G_STATIC_ASSERT(G_STRUCT_OFFSET(WireReport, launch_mit) == OFF_MIT);
 G_STATIC_ASSERT(G_STRUCT_OFFSET(WireReport, reserved4) == OFF_MIT_END_V5);
 G_STATIC_ASSERT(G_STRUCT_OFFSET(WireReport, sig_r) == SNPG_REPORT_SIG_OFFSET);
+G_STATIC_ASSERT(G_STRUCT_OFFSET(WireReport, sig_reserved) == SNPG_REPORT_SIG_RESERVED_OFFSET);
+G_STATIC_ASSERT(G_STRUCT_OFFSET(WireReport, reserved0) == SNPG_REPORT_RESERVED0_OFFSET);
+G_STATIC_ASSERT(sizeof(((WireReport *)0)->report_data) == SNPG_REPORT_DATA_SIZE);
+G_STATIC_ASSERT(sizeof(((WireReport *)0)->chip_id) == SNPG_REPORT_CHIP_ID_SIZE);
+#define OFF_REPORT_DATA 0x050u
+G_STATIC_ASSERT(G_STRUCT_OFFSET(WireReport, report_data) == OFF_REPORT_DATA);
 
 static const char *const product_names[SNPG_PRODUCT_LAST] = {
     [SNPG_PRODUCT_UNKNOWN] = "unknown",
@@ -366,6 +372,121 @@ short_input:
     g_set_error(error, SNPG_REPORT_ERROR, SNPG_REPORT_ERROR_SIZE,
                 _("The attestation report ends early."));
     return NULL;
+}
+
+/* Sequential writer over the output, in the order of the parser's reads. */
+typedef struct {
+    guint8 *p;
+} Writer;
+
+static void
+put_u8(Writer *w, guint8 v)
+{
+    *w->p++ = v;
+}
+
+static void
+put_u32(Writer *w, guint32 v)
+{
+    snpg_put_u32le(w->p, v);
+    w->p += 4;
+}
+
+static void
+put_u64(Writer *w, guint64 v)
+{
+    snpg_put_u64le(w->p, v);
+    w->p += 8;
+}
+
+static void
+put_bytes(Writer *w, const void *data, gsize n)
+{
+    memcpy(w->p, data, n);
+    w->p += n;
+}
+
+static void
+put_zero(Writer *w, gsize n)
+{
+    memset(w->p, 0, n);
+    w->p += n;
+}
+
+void
+snpg_report_encode_to(const SnpgReport *r, guint8 out[SNPG_REPORT_SIZE])
+{
+    Writer w = { out };
+    guint32 flags = (r->author_key_en ? 1u : 0u) | (r->mask_chip_key ? 2u : 0u) |
+                    ((r->signing_key & 7u) << 2);
+
+    put_u32(&w, r->version);
+    put_u32(&w, r->guest_svn);
+    put_u64(&w, r->policy);
+    put_bytes(&w, r->family_id, sizeof(r->family_id));
+    put_bytes(&w, r->image_id, sizeof(r->image_id));
+    put_u32(&w, r->vmpl);
+    put_u32(&w, r->signature_algo);
+    put_u64(&w, r->current_tcb);
+    put_u64(&w, r->platform_info);
+    put_u32(&w, flags);
+    put_zero(&w, 4);
+    put_bytes(&w, r->report_data, sizeof(r->report_data));
+    put_bytes(&w, r->measurement, sizeof(r->measurement));
+    put_bytes(&w, r->host_data, sizeof(r->host_data));
+    put_bytes(&w, r->id_key_digest, sizeof(r->id_key_digest));
+    put_bytes(&w, r->author_key_digest, sizeof(r->author_key_digest));
+    put_bytes(&w, r->report_id, sizeof(r->report_id));
+    put_bytes(&w, r->report_id_ma, sizeof(r->report_id_ma));
+    put_u64(&w, r->reported_tcb);
+    if (r->version >= 3) {
+        put_u8(&w, r->cpuid_fam_id);
+        put_u8(&w, r->cpuid_mod_id);
+        put_u8(&w, r->cpuid_step);
+        put_zero(&w, 0x15);
+    } else {
+        put_zero(&w, 0x18);
+    }
+    put_bytes(&w, r->chip_id, sizeof(r->chip_id));
+    put_u64(&w, r->committed_tcb);
+    put_u8(&w, r->current_build);
+    put_u8(&w, r->current_minor);
+    put_u8(&w, r->current_major);
+    put_zero(&w, 1);
+    put_u8(&w, r->committed_build);
+    put_u8(&w, r->committed_minor);
+    put_u8(&w, r->committed_major);
+    put_zero(&w, 1);
+    put_u64(&w, r->launch_tcb);
+    if (r->version >= 5) {
+        put_u64(&w, r->launch_mit_vector);
+        put_u64(&w, r->current_mit_vector);
+        put_zero(&w, SNPG_REPORT_SIG_OFFSET - OFF_MIT_END_V5);
+    } else {
+        put_zero(&w, SNPG_REPORT_SIG_OFFSET - OFF_MIT);
+    }
+    put_bytes(&w, r->sig_r, sizeof(r->sig_r));
+    put_bytes(&w, r->sig_s, sizeof(r->sig_s));
+    put_zero(&w, SNPG_REPORT_SIZE - SNPG_REPORT_SIG_RESERVED_OFFSET);
+    g_assert(w.p == out + SNPG_REPORT_SIZE);
+}
+
+GBytes *
+snpg_report_encode(const SnpgReport *report)
+{
+    guint8 *out = g_malloc(SNPG_REPORT_SIZE);
+
+    snpg_report_encode_to(report, out);
+    return g_bytes_new_take(out, SNPG_REPORT_SIZE);
+}
+
+gboolean
+snpg_report_peek_report_data(const guint8 *report, gsize len, guint8 out[SNPG_REPORT_DATA_SIZE])
+{
+    if (!report || len != SNPG_REPORT_SIZE)
+        return FALSE;
+    memcpy(out, report + OFF_REPORT_DATA, SNPG_REPORT_DATA_SIZE);
+    return TRUE;
 }
 
 void

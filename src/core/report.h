@@ -27,6 +27,10 @@ typedef enum {
 #define SNPG_REPORT_SIG_COMPONENT 72u    /* R and S fields, little-endian */
 #define SNPG_REPORT_SIG_SCALAR 48u       /* significant bytes of a P-384 scalar */
 #define SNPG_REPORT_SIG_ALGO_ECDSA_P384_SHA384 1u
+#define SNPG_REPORT_SIG_RESERVED_OFFSET 0x330u  /* after R and S: must be zero */
+#define SNPG_REPORT_RESERVED0_OFFSET 0x04Cu     /* 4 reserved bytes after the key flags */
+#define SNPG_REPORT_DATA_SIZE 64u
+#define SNPG_REPORT_CHIP_ID_SIZE 64u
 #define SNPG_REPORT_VERSION_MIN 2u
 #define SNPG_REPORT_VERSION_MAX 5u
 
@@ -151,6 +155,23 @@ typedef struct {
     SnpgProduct product;            /* from CPUID; UNKNOWN for version 2 */
     guint8 raw[SNPG_REPORT_SIZE];   /* the exact bytes parsed */
 } SnpgReport;
+
+/* The wire bytes of report's fields: the inverse of snpg_report_parse for
+ * every report it accepts (parse(encode(x)) gives x back, encode(parse(b))
+ * gives b). The key-flags word is built from author_key_en, mask_chip_key and
+ * signing_key (the flags field is ignored); the CPUID bytes are written for
+ * version 3 and later and the mitigation vectors for version 5 and later, as
+ * the parser reads them; product and raw are ignored; reserved bytes are zero.
+ * sig_r and sig_s are written as they are: a signer leaves them zero and signs
+ * the first SNPG_REPORT_SIGNED_SIZE bytes of the result. No field is checked:
+ * the simulator also encodes reports the parser must refuse. */
+void snpg_report_encode_to(const SnpgReport *report, guint8 out[SNPG_REPORT_SIZE]);
+GBytes *snpg_report_encode(const SnpgReport *report);
+
+/* REPORT_DATA of a report that has not been parsed (or verified) yet, for
+ * binding checks that add a reason. FALSE if len is not SNPG_REPORT_SIZE. */
+gboolean snpg_report_peek_report_data(const guint8 *report, gsize len,
+                                      guint8 out[SNPG_REPORT_DATA_SIZE]);
 
 /* Strict parse of exactly SNPG_REPORT_SIZE bytes. */
 SnpgReport *snpg_report_parse(const guint8 *data, gsize len, GError **error);

@@ -8,10 +8,9 @@
 
 #include "autocleanups.h"
 #include "i18n.h"
+#include "report.h"
 #include "session.h"
 
-/* Where REPORT_DATA sits in an ATTESTATION_REPORT (ABI spec 56860). */
-#define REPORT_DATA_OFFSET 0x50
 
 #define VERIFIER_DEFAULT_TIMEOUT (30 * G_USEC_PER_SEC)
 #define AGENT_DEFAULT_TIMEOUT (120 * G_USEC_PER_SEC)
@@ -118,6 +117,7 @@ snpg_session_run_verifier(int fd, const SnpgVerifierConfig *config,
     g_auto(SnpgEvidence) ev = { 0 };
     g_auto(SnpgRefusal) refusal = { 0 };
     guint8 expected[SNPG_PROTO_REPORT_DATA_LEN];
+    guint8 report_data[SNPG_REPORT_DATA_SIZE];
     guint8 confirm[SNPG_PROTO_CONFIRM_LEN];
     g_autoptr(GError) verify_error = NULL;
     SnpgMsgType type;
@@ -159,8 +159,9 @@ snpg_session_run_verifier(int fd, const SnpgVerifierConfig *config,
      * callback checks it too, with the signature; this check alone would mean
      * nothing for an unsigned report, so it only ever adds a reason. */
     snpg_proto_report_data(&hello, ev.kex, ev.pub, expected);
-    bound = CRYPTO_memcmp((const guint8 *)g_bytes_get_data(ev.report, NULL) + REPORT_DATA_OFFSET,
-                          expected, sizeof(expected)) == 0;
+    bound = snpg_report_peek_report_data(g_bytes_get_data(ev.report, NULL),
+                                         g_bytes_get_size(ev.report), report_data) &&
+            CRYPTO_memcmp(report_data, expected, sizeof(expected)) == 0;
 
     accepted = config->verify(ev.report, ev.certs, expected, &refusal, config->user_data,
                               &verify_error);

@@ -360,7 +360,7 @@ snpg_sim_identity_report(SnpgSimIdentity *identity, const guint8 report_data[64]
                          GBytes **ret_report, GError **error)
 {
     SnpgSimReportFields f;
-    guint8 report[SNPG_SIM_REPORT_SIZE];
+    guint8 report[SNPG_REPORT_SIZE];
 
     /* As on hardware: a guest cannot ask for a more privileged VMPL than
      * the one it runs at. */

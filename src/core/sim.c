@@ -26,12 +26,8 @@
 
 G_DEFINE_QUARK(snpg-sim-error-quark, snpg_sim_error)
 
-G_STATIC_ASSERT(SNPG_SIM_REPORT_SIZE == 1184);
-G_STATIC_ASSERT(SNPG_SIM_REPORT_OFF_SIGNATURE + 512 == SNPG_SIM_REPORT_SIZE);
-G_STATIC_ASSERT(SNPG_SIM_REPORT_OFF_SIGNATURE == SNPG_SIM_REPORT_SIGNED_SIZE);
-
-#define SIG_COMPONENT_SIZE 72  /* R and S fields; P-384 uses the low 48 bytes */
-#define P384_SIZE 48
+#define SIG_COMPONENT_SIZE SNPG_REPORT_SIG_COMPONENT  /* R and S; P-384 uses the low 48 bytes */
+#define P384_SIZE SNPG_REPORT_SIG_SCALAR
 #define TEST_ORG "snpguard TEST"
 #define TEST_OU "snpguard simulated secure processor - NOT AMD"
 #define AMD_OID "1.3.6.1.4.1.3704.1"
@@ -91,7 +87,7 @@ snpg_sim_report_fields_init(SnpgSimReportFields *fields)
     fields->policy = 0x30000;
     fields->signature_algo = 1;
     fields->platform_info = 0x1;
-    fields->signing_key = SNPG_SIM_SIGNING_KEY_VCEK;
+    fields->signing_key = SNPG_SIGNING_KEY_VCEK;
     memset(fields->report_id_ma, 0xff, sizeof(fields->report_id_ma));
     fields->current_version[0] = 61;
     fields->current_version[1] = 55;
@@ -725,10 +721,10 @@ snpg_sim_sign(const SnpgSim *sim, guint8 *report, GError **error)
     const unsigned char *p = der;
     size_t der_len = sizeof(der);
     const BIGNUM *r = NULL, *s = NULL;
-    guint8 *field = report + SNPG_SIM_REPORT_OFF_SIGNATURE;
+    guint8 *field = report + SNPG_REPORT_SIG_OFFSET;
 
     if (!md || EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, sim->vcek_key) <= 0 ||
-        EVP_DigestSign(md, der, &der_len, report, SNPG_SIM_REPORT_SIGNED_SIZE) <= 0 ||
+        EVP_DigestSign(md, der, &der_len, report, SNPG_REPORT_SIGNED_SIZE) <= 0 ||
         !(sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len)))
         return crypto_fail(error, "sign a report");
     ECDSA_SIG_get0(sig, &r, &s);
@@ -737,12 +733,6 @@ snpg_sim_sign(const SnpgSim *sim, guint8 *report, GError **error)
         BN_bn2lebinpad(s, field + SIG_COMPONENT_SIZE, SIG_COMPONENT_SIZE) != SIG_COMPONENT_SIZE)
         return crypto_fail(error, "encode a signature");
     return TRUE;
-}
-
-static void
-put_tcb(guint8 *out, gsize off, SnpgProduct product, const SnpgTcb *tcb)
-{
-    snpg_put_u64le(out + off, snpg_tcb_encode(tcb, product));
 }
 
 static void
@@ -755,13 +745,67 @@ reverse(guint8 *p, gsize n)
     }
 }
 
+/* The report's fields from the request and the simulator's defaults. */
+static void
+fill_report(const SnpgSim *sim, const SnpgSimReportFields *f, SnpgReport *rep)
+{
+    const SnpgProduct product = sim->product;
+
+    memset(rep, 0, sizeof(*rep));
+    rep->version = f->version;
+    rep->guest_svn = f->guest_svn;
+    rep->policy = f->policy;
+    memcpy(rep->family_id, f->family_id, sizeof(rep->family_id));
+    memcpy(rep->image_id, f->image_id, sizeof(rep->image_id));
+    rep->vmpl = f->vmpl;
+    rep->signature_algo = f->signature_algo;
+    rep->current_tcb = snpg_tcb_encode(f->current_tcb ? f->current_tcb : &sim->tcb, product);
+    rep->platform_info = f->platform_info;
+    rep->author_key_en = f->author_key_en;
+    rep->mask_chip_key = f->mask_chip_key;
+    rep->signing_key = f->signing_key;
+    memcpy(rep->report_data, f->report_data, sizeof(rep->report_data));
+    memcpy(rep->measurement, f->measurement, sizeof(rep->measurement));
+    memcpy(rep->host_data, f->host_data, sizeof(rep->host_data));
+    memcpy(rep->id_key_digest, f->id_key_digest, sizeof(rep->id_key_digest));
+    memcpy(rep->author_key_digest, f->author_key_digest, sizeof(rep->author_key_digest));
+    memcpy(rep->report_id, f->report_id, sizeof(rep->report_id));
+    memcpy(rep->report_id_ma, f->report_id_ma, sizeof(rep->report_id_ma));
+    rep->reported_tcb = snpg_tcb_encode(f->reported_tcb ? f->reported_tcb : &sim->tcb, product);
+    if (f->version >= 3) {
+        rep->has_cpuid = TRUE;
+        snpg_sim_product_cpuid(product, &rep->cpuid_fam_id, &rep->cpuid_mod_id, &rep->cpuid_step);
+        if (f->cpuid_set) {
+            rep->cpuid_fam_id = f->cpuid_fam;
+            rep->cpuid_mod_id = f->cpuid_mod;
+            rep->cpuid_step = f->cpuid_step;
+        }
+    }
+    if (f->chip_id)
+        memcpy(rep->chip_id, f->chip_id, sizeof(rep->chip_id));
+    else if (!f->mask_chip_key)
+        memcpy(rep->chip_id, sim->chip_id, sizeof(rep->chip_id));
+    rep->committed_tcb = snpg_tcb_encode(f->committed_tcb ? f->committed_tcb : &sim->tcb, product);
+    rep->current_build = f->current_version[0];
+    rep->current_minor = f->current_version[1];
+    rep->current_major = f->current_version[2];
+    rep->committed_build = f->committed_version[0];
+    rep->committed_minor = f->committed_version[1];
+    rep->committed_major = f->committed_version[2];
+    rep->launch_tcb = snpg_tcb_encode(f->launch_tcb ? f->launch_tcb : &sim->tcb, product);
+    if (f->version >= 5) {
+        rep->has_mit_vectors = TRUE;
+        rep->launch_mit_vector = f->launch_mit_vector;
+        rep->current_mit_vector = f->current_mit_vector;
+    }
+}
+
 gboolean
 snpg_sim_build_report(const SnpgSim *sim, const SnpgSimReportFields *f, guint8 *out,
                       GError **error)
 {
-    guint8 r[SNPG_SIM_REPORT_SIZE] = { 0 };
-    const SnpgProduct product = sim->product;
-    guint32 flags;
+    g_autoptr(SnpgReport) rep = g_new0(SnpgReport, 1);
+    guint8 r[SNPG_REPORT_SIZE];
 
     if (f->version != 2 && f->version != 3 && f->version != 5) {
         g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_INVALID,
@@ -774,65 +818,22 @@ snpg_sim_build_report(const SnpgSim *sim, const SnpgSimReportFields *f, guint8 *
         return FALSE;
     }
 
-    snpg_put_u32le(r + SNPG_SIM_REPORT_OFF_VERSION, f->version);
-    snpg_put_u32le(r + SNPG_SIM_REPORT_OFF_GUEST_SVN, f->guest_svn);
-    snpg_put_u64le(r + SNPG_SIM_REPORT_OFF_POLICY, f->policy);
-    memcpy(r + SNPG_SIM_REPORT_OFF_FAMILY_ID, f->family_id, 16);
-    memcpy(r + SNPG_SIM_REPORT_OFF_IMAGE_ID, f->image_id, 16);
-    snpg_put_u32le(r + SNPG_SIM_REPORT_OFF_VMPL, f->vmpl);
-    snpg_put_u32le(r + SNPG_SIM_REPORT_OFF_SIGNATURE_ALGO, f->signature_algo);
-    put_tcb(r, SNPG_SIM_REPORT_OFF_CURRENT_TCB, product, f->current_tcb ? f->current_tcb : &sim->tcb);
-    snpg_put_u64le(r + SNPG_SIM_REPORT_OFF_PLATFORM_INFO, f->platform_info);
-    flags = (f->author_key_en ? 1u : 0u) | (f->mask_chip_key ? 2u : 0u) | (f->signing_key << 2);
-    snpg_put_u32le(r + SNPG_SIM_REPORT_OFF_FLAGS, flags);
-    memcpy(r + SNPG_SIM_REPORT_OFF_REPORT_DATA, f->report_data, 64);
-    memcpy(r + SNPG_SIM_REPORT_OFF_MEASUREMENT, f->measurement, 48);
-    memcpy(r + SNPG_SIM_REPORT_OFF_HOST_DATA, f->host_data, 32);
-    memcpy(r + SNPG_SIM_REPORT_OFF_ID_KEY_DIGEST, f->id_key_digest, 48);
-    memcpy(r + SNPG_SIM_REPORT_OFF_AUTHOR_KEY_DIGEST, f->author_key_digest, 48);
-    memcpy(r + SNPG_SIM_REPORT_OFF_REPORT_ID, f->report_id, 32);
-    memcpy(r + SNPG_SIM_REPORT_OFF_REPORT_ID_MA, f->report_id_ma, 32);
-    put_tcb(r, SNPG_SIM_REPORT_OFF_REPORTED_TCB, product, f->reported_tcb ? f->reported_tcb : &sim->tcb);
-    if (f->version >= 3) {
-        guint8 fam = 0, mod = 0, step = 0;
-        snpg_sim_product_cpuid(product, &fam, &mod, &step);
-        if (f->cpuid_set) {
-            fam = f->cpuid_fam;
-            mod = f->cpuid_mod;
-            step = f->cpuid_step;
-        }
-        r[SNPG_SIM_REPORT_OFF_CPUID_FAM] = fam;
-        r[SNPG_SIM_REPORT_OFF_CPUID_MOD] = mod;
-        r[SNPG_SIM_REPORT_OFF_CPUID_STEP] = step;
-    }
-    if (f->chip_id)
-        memcpy(r + SNPG_SIM_REPORT_OFF_CHIP_ID, f->chip_id, SNPG_SIM_CHIP_ID_SIZE);
-    else if (!f->mask_chip_key)
-        memcpy(r + SNPG_SIM_REPORT_OFF_CHIP_ID, sim->chip_id, SNPG_SIM_CHIP_ID_SIZE);
-    put_tcb(r, SNPG_SIM_REPORT_OFF_COMMITTED_TCB, product,
-            f->committed_tcb ? f->committed_tcb : &sim->tcb);
-    memcpy(r + SNPG_SIM_REPORT_OFF_CURRENT_VERSION, f->current_version, 3);
-    memcpy(r + SNPG_SIM_REPORT_OFF_COMMITTED_VERSION, f->committed_version, 3);
-    put_tcb(r, SNPG_SIM_REPORT_OFF_LAUNCH_TCB, product, f->launch_tcb ? f->launch_tcb : &sim->tcb);
-    if (f->version >= 5) {
-        snpg_put_u64le(r + SNPG_SIM_REPORT_OFF_LAUNCH_MIT_VECTOR, f->launch_mit_vector);
-        snpg_put_u64le(r + SNPG_SIM_REPORT_OFF_CURRENT_MIT_VECTOR, f->current_mit_vector);
-    }
-    if (f->malform & SNPG_SIM_MALFORM_RESERVED_NONZERO) {
-        r[SNPG_SIM_REPORT_OFF_RESERVED0] = 0x01;
-        r[0x250] = 0x01;
-    }
+    /* The simulator signs exactly what the report module encodes. */
+    fill_report(sim, f, rep);
+    snpg_report_encode_to(rep, r);
+    if (f->malform & SNPG_SIM_MALFORM_RESERVED_NONZERO)
+        r[SNPG_REPORT_RESERVED0_OFFSET] = 0x01;
 
     if (!(f->malform & SNPG_SIM_MALFORM_UNSIGNED) && !snpg_sim_sign(sim, r, error))
         return FALSE;
     if (f->malform & SNPG_SIM_MALFORM_SIG_BIG_ENDIAN) {
-        reverse(r + SNPG_SIM_REPORT_OFF_SIGNATURE, P384_SIZE);
-        reverse(r + SNPG_SIM_REPORT_OFF_SIGNATURE + SIG_COMPONENT_SIZE, P384_SIZE);
+        reverse(r + SNPG_REPORT_SIG_OFFSET, P384_SIZE);
+        reverse(r + SNPG_REPORT_SIG_OFFSET + SIG_COMPONENT_SIZE, P384_SIZE);
     }
     if (f->malform & SNPG_SIM_MALFORM_SIG_HIGH_BYTES)
-        r[SNPG_SIM_REPORT_OFF_SIGNATURE + P384_SIZE] = 0x01;
+        r[SNPG_REPORT_SIG_OFFSET + P384_SIZE] = 0x01;
     if (f->malform & SNPG_SIM_MALFORM_SIG_RESERVED)
-        r[SNPG_SIM_REPORT_OFF_SIGNATURE + 2 * SIG_COMPONENT_SIZE] = 0x01;
+        r[SNPG_REPORT_SIG_RESERVED_OFFSET] = 0x01;
 
     memcpy(out, r, sizeof(r));
     return TRUE;
@@ -846,11 +847,11 @@ snpg_sim_report(const char *dir, const SnpgSimReportFields *fields, GBytes **ret
 
     if (!sim)
         return FALSE;
-    out = g_malloc(SNPG_SIM_REPORT_SIZE);
+    out = g_malloc(SNPG_REPORT_SIZE);
     if (!snpg_sim_build_report(sim, fields, out, error)) {
         g_free(out);
         return FALSE;
     }
-    *ret = g_bytes_new_take(out, SNPG_SIM_REPORT_SIZE);
+    *ret = g_bytes_new_take(out, SNPG_REPORT_SIZE);
     return TRUE;
 }

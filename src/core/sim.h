@@ -29,7 +29,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "report.h"   /* SnpgProduct, SnpgTcb (types only) */
+#include "report.h"   /* SnpgProduct, SnpgTcb, the report layout */
 
 #define SNPG_SIM_ERROR (snpg_sim_error_quark())
 GQuark snpg_sim_error_quark(void);
@@ -42,52 +42,13 @@ typedef enum {
     SNPG_SIM_ERROR_CRYPTO,      /* OpenSSL failed */
 } SnpgSimError;
 
-/* The ATTESTATION_REPORT layout (ABI spec 56860). */
-#define SNPG_SIM_REPORT_SIZE 0x4A0
-#define SNPG_SIM_REPORT_SIGNED_SIZE 0x2A0
-#define SNPG_SIM_REPORT_OFF_VERSION 0x000
-#define SNPG_SIM_REPORT_OFF_GUEST_SVN 0x004
-#define SNPG_SIM_REPORT_OFF_POLICY 0x008
-#define SNPG_SIM_REPORT_OFF_FAMILY_ID 0x010
-#define SNPG_SIM_REPORT_OFF_IMAGE_ID 0x020
-#define SNPG_SIM_REPORT_OFF_VMPL 0x030
-#define SNPG_SIM_REPORT_OFF_SIGNATURE_ALGO 0x034
-#define SNPG_SIM_REPORT_OFF_CURRENT_TCB 0x038
-#define SNPG_SIM_REPORT_OFF_PLATFORM_INFO 0x040
-#define SNPG_SIM_REPORT_OFF_FLAGS 0x048      /* AUTHOR_KEY_EN b0, MASK_CHIP_KEY b1, SIGNING_KEY b4:2 */
-#define SNPG_SIM_REPORT_OFF_RESERVED0 0x04C  /* 4 bytes */
-#define SNPG_SIM_REPORT_OFF_REPORT_DATA 0x050
-#define SNPG_SIM_REPORT_OFF_MEASUREMENT 0x090
-#define SNPG_SIM_REPORT_OFF_HOST_DATA 0x0C0
-#define SNPG_SIM_REPORT_OFF_ID_KEY_DIGEST 0x0E0
-#define SNPG_SIM_REPORT_OFF_AUTHOR_KEY_DIGEST 0x110
-#define SNPG_SIM_REPORT_OFF_REPORT_ID 0x140
-#define SNPG_SIM_REPORT_OFF_REPORT_ID_MA 0x160
-#define SNPG_SIM_REPORT_OFF_REPORTED_TCB 0x180
-#define SNPG_SIM_REPORT_OFF_CPUID_FAM 0x188  /* v3+ */
-#define SNPG_SIM_REPORT_OFF_CPUID_MOD 0x189
-#define SNPG_SIM_REPORT_OFF_CPUID_STEP 0x18A
-#define SNPG_SIM_REPORT_OFF_CHIP_ID 0x1A0
-#define SNPG_SIM_REPORT_OFF_COMMITTED_TCB 0x1E0
-#define SNPG_SIM_REPORT_OFF_CURRENT_VERSION 0x1E8    /* build, minor, major, reserved */
-#define SNPG_SIM_REPORT_OFF_COMMITTED_VERSION 0x1EC  /* build, minor, major, reserved */
-#define SNPG_SIM_REPORT_OFF_LAUNCH_TCB 0x1F0
-#define SNPG_SIM_REPORT_OFF_LAUNCH_MIT_VECTOR 0x1F8  /* v5 */
-#define SNPG_SIM_REPORT_OFF_CURRENT_MIT_VECTOR 0x200 /* v5 */
-#define SNPG_SIM_REPORT_OFF_SIGNATURE 0x2A0          /* R[72] | S[72] | reserved */
-
-#define SNPG_SIM_CHIP_ID_SIZE 64
-
-/* SIGNING_KEY values of the report. */
-enum {
-    SNPG_SIM_SIGNING_KEY_VCEK = 0,
-    SNPG_SIM_SIGNING_KEY_VLEK = 1,
-    SNPG_SIM_SIGNING_KEY_NONE = 7,
-};
+/* The report layout is report.h's: the simulator fills an SnpgReport and
+ * signs what snpg_report_encode_to produces. */
+#define SNPG_SIM_CHIP_ID_SIZE SNPG_REPORT_CHIP_ID_SIZE
 
 /* Deliberate defects for negative tests (0 for a well-formed report). */
 typedef enum {
-    SNPG_SIM_MALFORM_RESERVED_NONZERO = 1 << 0, /* byte 0x04C and 0x250 set, then signed */
+    SNPG_SIM_MALFORM_RESERVED_NONZERO = 1 << 0, /* a reserved byte of the signed area set, then signed */
     SNPG_SIM_MALFORM_SIG_HIGH_BYTES = 1 << 1,   /* R[48] nonzero (after signing) */
     SNPG_SIM_MALFORM_SIG_BIG_ENDIAN = 1 << 2,   /* R and S stored big-endian */
     SNPG_SIM_MALFORM_UNSIGNED = 1 << 3,         /* signature field left zero */
@@ -105,7 +66,7 @@ typedef struct {
     guint64 platform_info;
     gboolean author_key_en;
     gboolean mask_chip_key;     /* also zeroes CHIP_ID unless chip_id is given */
-    guint32 signing_key;        /* SNPG_SIM_SIGNING_KEY_* (3 bits) */
+    guint32 signing_key;        /* SnpgSigningKey; 0 to 7 (reserved values for negative tests) */
     guint8 report_data[64];
     guint8 measurement[48];
     guint8 host_data[32];
@@ -170,10 +131,10 @@ void snpg_sim_get_tcb(const SnpgSim *sim, SnpgTcb *ret);
 EVP_PKEY *snpg_sim_get_vcek_key(const SnpgSim *sim);     /* borrowed */
 X509 *snpg_sim_get_vcek(const SnpgSim *sim);             /* borrowed */
 
-/* Serializes and signs a report into out (SNPG_SIM_REPORT_SIZE bytes). */
+/* Serializes and signs a report into out (SNPG_REPORT_SIZE bytes). */
 gboolean snpg_sim_build_report(const SnpgSim *sim, const SnpgSimReportFields *fields,
                                guint8 *out, GError **error);
-/* Signs bytes 0x000-0x29F of report (SNPG_SIM_REPORT_SIZE bytes) in place:
+/* Signs the signed area of report (SNPG_REPORT_SIZE bytes) in place:
  * for tests that mangle a field and need a validly re-signed report. */
 gboolean snpg_sim_sign(const SnpgSim *sim, guint8 *report, GError **error);
 /* Loads the simulator in dir and builds one report. */

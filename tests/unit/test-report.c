@@ -328,6 +328,170 @@ test_tcb_layouts(void)
     g_assert_true(t.reserved_nonzero);
 }
 
+/* encode(parse(b)) == b for every genuine report; REPORT_DATA peeked from
+ * the raw bytes is the parsed one. */
+static void
+test_encode_vectors(void)
+{
+    g_autoptr(GPtrArray) vectors = snpg_vectors_load();
+
+    g_assert_cmpuint(vectors->len, >, 0);
+    for (guint i = 0; i < vectors->len; i++) {
+        SnpgVector *v = g_ptr_array_index(vectors, i);
+        gsize len = 0;
+        const guint8 *bytes = g_bytes_get_data(v->report, &len);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(SnpgReport) r = snpg_report_parse(bytes, len, &error);
+        g_autoptr(GBytes) encoded = NULL;
+        guint8 report_data[SNPG_REPORT_DATA_SIZE];
+
+        g_test_message("%s", v->name);
+        g_assert_no_error(error);
+        encoded = snpg_report_encode(r);
+        g_assert_cmpmem(g_bytes_get_data(encoded, NULL), g_bytes_get_size(encoded), bytes, len);
+        g_assert_true(snpg_report_peek_report_data(bytes, len, report_data));
+        g_assert_cmpmem(report_data, sizeof(report_data), r->report_data, sizeof(r->report_data));
+    }
+}
+
+static void
+random_bytes(guint8 *p, gsize n)
+{
+    for (gsize i = 0; i < n; i++)
+        p[i] = (guint8)g_test_rand_int_range(0, 256);
+}
+
+static guint64
+random_u64(void)
+{
+    return ((guint64)(guint32)g_test_rand_int() << 32) | (guint32)g_test_rand_int();
+}
+
+#define ASSERT_SAME_INT(field) g_assert_cmpuint(back->field, ==, x->field)
+#define ASSERT_SAME_MEM(field) g_assert_cmpmem(back->field, sizeof(back->field), x->field, sizeof(x->field))
+
+/* parse(encode(x)) == x, field by field, for random reports of each version
+ * and each signing-key value the parser accepts. */
+static void
+test_encode_round_trip(void)
+{
+    static const guint signing_keys[] = { SNPG_SIGNING_KEY_VCEK, SNPG_SIGNING_KEY_VLEK,
+                                          SNPG_SIGNING_KEY_NONE };
+
+    for (guint round = 0; round < 64; round++) {
+        g_autoptr(SnpgReport) x = g_new0(SnpgReport, 1);
+        g_autoptr(SnpgReport) back = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GBytes) encoded = NULL;
+        guint8 peeked[SNPG_REPORT_DATA_SIZE];
+        guint8 direct[SNPG_REPORT_SIZE];
+
+        x->version = SNPG_REPORT_VERSION_MIN + round % (SNPG_REPORT_VERSION_MAX - SNPG_REPORT_VERSION_MIN + 1);
+        x->guest_svn = g_test_rand_int();
+        x->policy = random_u64();
+        random_bytes(x->family_id, sizeof(x->family_id));
+        random_bytes(x->image_id, sizeof(x->image_id));
+        x->vmpl = g_test_rand_int();
+        x->signature_algo = SNPG_REPORT_SIG_ALGO_ECDSA_P384_SHA384;
+        x->current_tcb = random_u64();
+        x->platform_info = random_u64();
+        x->author_key_en = g_test_rand_bit();
+        x->mask_chip_key = g_test_rand_bit();
+        x->signing_key = signing_keys[round % G_N_ELEMENTS(signing_keys)];
+        x->flags = (x->author_key_en ? 1u : 0u) | (x->mask_chip_key ? 2u : 0u) | (x->signing_key << 2);
+        random_bytes(x->report_data, sizeof(x->report_data));
+        random_bytes(x->measurement, sizeof(x->measurement));
+        random_bytes(x->host_data, sizeof(x->host_data));
+        random_bytes(x->id_key_digest, sizeof(x->id_key_digest));
+        random_bytes(x->author_key_digest, sizeof(x->author_key_digest));
+        random_bytes(x->report_id, sizeof(x->report_id));
+        random_bytes(x->report_id_ma, sizeof(x->report_id_ma));
+        x->reported_tcb = random_u64();
+        if (x->version >= 3) {
+            x->has_cpuid = TRUE;
+            random_bytes(&x->cpuid_fam_id, 1);
+            random_bytes(&x->cpuid_mod_id, 1);
+            random_bytes(&x->cpuid_step, 1);
+            x->product = snpg_product_from_cpuid(x->cpuid_fam_id, x->cpuid_mod_id);
+        }
+        random_bytes(x->chip_id, sizeof(x->chip_id));
+        x->committed_tcb = random_u64();
+        random_bytes(&x->current_build, 1);
+        random_bytes(&x->current_minor, 1);
+        random_bytes(&x->current_major, 1);
+        random_bytes(&x->committed_build, 1);
+        random_bytes(&x->committed_minor, 1);
+        random_bytes(&x->committed_major, 1);
+        x->launch_tcb = random_u64();
+        if (x->version >= 5) {
+            x->has_mit_vectors = TRUE;
+            x->launch_mit_vector = random_u64();
+            x->current_mit_vector = random_u64();
+        }
+        random_bytes(x->sig_r, sizeof(x->sig_r));
+        random_bytes(x->sig_s, sizeof(x->sig_s));
+
+        encoded = snpg_report_encode(x);
+        g_assert_cmpuint(g_bytes_get_size(encoded), ==, SNPG_REPORT_SIZE);
+        snpg_report_encode_to(x, direct);
+        g_assert_cmpmem(direct, sizeof(direct), g_bytes_get_data(encoded, NULL), SNPG_REPORT_SIZE);
+        back = snpg_report_parse(g_bytes_get_data(encoded, NULL), SNPG_REPORT_SIZE, &error);
+        g_assert_no_error(error);
+        ASSERT_SAME_INT(version);
+        ASSERT_SAME_INT(guest_svn);
+        ASSERT_SAME_INT(policy);
+        ASSERT_SAME_MEM(family_id);
+        ASSERT_SAME_MEM(image_id);
+        ASSERT_SAME_INT(vmpl);
+        ASSERT_SAME_INT(signature_algo);
+        ASSERT_SAME_INT(current_tcb);
+        ASSERT_SAME_INT(platform_info);
+        ASSERT_SAME_INT(flags);
+        ASSERT_SAME_INT(author_key_en);
+        ASSERT_SAME_INT(mask_chip_key);
+        ASSERT_SAME_INT(signing_key);
+        ASSERT_SAME_MEM(report_data);
+        ASSERT_SAME_MEM(measurement);
+        ASSERT_SAME_MEM(host_data);
+        ASSERT_SAME_MEM(id_key_digest);
+        ASSERT_SAME_MEM(author_key_digest);
+        ASSERT_SAME_MEM(report_id);
+        ASSERT_SAME_MEM(report_id_ma);
+        ASSERT_SAME_INT(reported_tcb);
+        ASSERT_SAME_INT(has_cpuid);
+        ASSERT_SAME_INT(cpuid_fam_id);
+        ASSERT_SAME_INT(cpuid_mod_id);
+        ASSERT_SAME_INT(cpuid_step);
+        ASSERT_SAME_MEM(chip_id);
+        ASSERT_SAME_INT(committed_tcb);
+        ASSERT_SAME_INT(current_build);
+        ASSERT_SAME_INT(current_minor);
+        ASSERT_SAME_INT(current_major);
+        ASSERT_SAME_INT(committed_build);
+        ASSERT_SAME_INT(committed_minor);
+        ASSERT_SAME_INT(committed_major);
+        ASSERT_SAME_INT(launch_tcb);
+        ASSERT_SAME_INT(has_mit_vectors);
+        ASSERT_SAME_INT(launch_mit_vector);
+        ASSERT_SAME_INT(current_mit_vector);
+        ASSERT_SAME_MEM(sig_r);
+        ASSERT_SAME_MEM(sig_s);
+        ASSERT_SAME_INT(product);
+        g_assert_cmpmem(back->raw, sizeof(back->raw), g_bytes_get_data(encoded, NULL), SNPG_REPORT_SIZE);
+
+        g_assert_true(snpg_report_peek_report_data(back->raw, sizeof(back->raw), peeked));
+        g_assert_cmpmem(peeked, sizeof(peeked), x->report_data, sizeof(x->report_data));
+    }
+    /* Only a whole report has a REPORT_DATA to peek at. */
+    {
+        guint8 raw[SNPG_REPORT_SIZE + 1] = { 0 }, out[SNPG_REPORT_DATA_SIZE];
+
+        g_assert_false(snpg_report_peek_report_data(raw, SNPG_REPORT_SIZE - 1, out));
+        g_assert_false(snpg_report_peek_report_data(raw, SNPG_REPORT_SIZE + 1, out));
+        g_assert_false(snpg_report_peek_report_data(NULL, SNPG_REPORT_SIZE, out));
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -335,6 +499,8 @@ main(int argc, char **argv)
     g_test_add_func("/report/parse/vectors", test_vectors);
     g_test_add_func("/report/parse/sizes", test_sizes);
     g_test_add_func("/report/parse/fields", test_fields);
+    g_test_add_func("/report/encode/vectors", test_encode_vectors);
+    g_test_add_func("/report/encode/round-trip", test_encode_round_trip);
     g_test_add_func("/report/signature/der", test_signature_der);
     g_test_add_func("/report/policy/decode", test_policy);
     g_test_add_func("/report/product", test_products);

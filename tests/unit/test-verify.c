@@ -760,7 +760,7 @@ sim_setup(Sim *s, const char *product)
 static void
 sim_expect(Sim *s, const char *want)
 {
-    guint8 buf[SNPG_SIM_REPORT_SIZE];
+    guint8 buf[SNPG_REPORT_SIZE];
     g_autoptr(GError) error = NULL;
     g_autoptr(GBytes) report = NULL;
 
@@ -1099,9 +1099,9 @@ test_sim_signing_key(void)
     g_auto(Sim) s = { 0 };
 
     sim_setup(&s, "milan");
-    s.f.signing_key = SNPG_SIM_SIGNING_KEY_VLEK;    /* but signed by the VCEK */
+    s.f.signing_key = SNPG_SIGNING_KEY_VLEK;    /* but signed by the VCEK */
     sim_expect(&s, "signing-key");
-    s.f.signing_key = SNPG_SIM_SIGNING_KEY_NONE;
+    s.f.signing_key = SNPG_SIGNING_KEY_NONE;
     sim_expect(&s, "signing-key");
 }
 
