@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "certtable.h"
+#include "file.h"
 #include "i18n.h"
 #include "proto.h"
 #include "psp.h"
@@ -210,39 +211,18 @@ static GBytes *
 read_attr(const char *dir, const char *attr, gsize max, GError **error)
 {
     g_autofree char *path = g_build_filename(dir, attr, NULL);
-    g_autofree guint8 *buf = g_malloc(max + 1);
-    gsize got = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    g_autoptr(GError) local = NULL;
+    GBytes *data = snpg_file_read(path, max, &local);
 
-    if (fd < 0) {
-        int saved = errno;
-        g_set_error(error, SNPG_PSP_ERROR, SNPG_PSP_ERROR_UNAVAILABLE,
-                    _("Cannot open '%s': %s"), path, g_strerror(saved));
-        return NULL;
-    }
-    for (;;) {
-        ssize_t n = read(fd, buf + got, max + 1 - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int saved = errno;
-            close(fd);
-            g_set_error(error, SNPG_PSP_ERROR, SNPG_PSP_ERROR_FAILED,
-                        _("Cannot read '%s': %s"), path, g_strerror(saved));
-            return NULL;
-        }
-        if (n == 0)
-            break;
-        got += (gsize)n;
-        if (got > max) {
-            close(fd);
-            g_set_error(error, SNPG_PSP_ERROR, SNPG_PSP_ERROR_MALFORMED,
-                        _("'%s' holds more than %zu bytes"), path, max);
-            return NULL;
-        }
-    }
-    close(fd);
-    return g_bytes_new(buf, got);
+    if (data)
+        return data;
+    if (g_error_matches(local, SNPG_FILE_ERROR, SNPG_FILE_ERROR_TOO_LARGE))
+        g_set_error_literal(error, SNPG_PSP_ERROR, SNPG_PSP_ERROR_MALFORMED, local->message);
+    else if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_set_error_literal(error, SNPG_PSP_ERROR, SNPG_PSP_ERROR_UNAVAILABLE, local->message);
+    else
+        g_set_error_literal(error, SNPG_PSP_ERROR, SNPG_PSP_ERROR_FAILED, local->message);
+    return NULL;
 }
 
 static gboolean

@@ -1,15 +1,12 @@
 /* Helpers shared by the snpguard subcommands (see cli-util.h). */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <glib/gi18n.h>
 
 #include "cli-util.h"
+#include "file.h"
 #include "command.h"
 #include "hex.h"
 #include "report.h"
@@ -94,53 +91,23 @@ snpg_cli_json_add_string(JsonBuilder *b, const char *name, const char *s)
         json_builder_add_null_value(b);
 }
 
-/* Input files are small (a report is 1184 bytes, certificates a few KiB);
- * a cap keeps a wrong path (a disk image) from being read into memory. */
-#define INPUT_MAX (16u << 20)
+GBytes *
+snpg_cli_read_file_max(const char *path, const char *what, gsize max)
+{
+    g_autoptr(GError) error = NULL;
+    /* Read, not mapped: the file may change under a mapping. Pipes and
+     * devices too: an operator may give /dev/stdin or <(...). */
+    GBytes *data = snpg_file_read_full(path, max, SNPG_FILE_READ_ALLOW_DEVICE, &error);
+
+    if (!data)
+        snpg_cli_error(_("the %s cannot be used: %s"), what, error->message);
+    return data;
+}
 
 GBytes *
 snpg_cli_read_file(const char *path, const char *what)
 {
-    g_autoptr(GByteArray) data = g_byte_array_new();
-    guint8 chunk[8192];
-    struct stat st;
-    int fd, saved;
-
-    /* Read, not mapped: the file may change under a mapping, and errno
-     * gives one plain reason ("No such file or directory"). */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        saved = errno;
-        snpg_cli_error(_("cannot read the %s '%s': %s"), what, path, g_strerror(saved));
-        return NULL;
-    }
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-        close(fd);
-        snpg_cli_error(_("cannot read the %s '%s': %s"), what, path, g_strerror(EISDIR));
-        return NULL;
-    }
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            saved = errno;
-            close(fd);
-            snpg_cli_error(_("cannot read the %s '%s': %s"), what, path, g_strerror(saved));
-            return NULL;
-        }
-        if (n == 0)
-            break;
-        if (data->len + (gsize)n > INPUT_MAX) {
-            close(fd);
-            snpg_cli_error(_("the %s '%s' is too large"), what, path);
-            return NULL;
-        }
-        g_byte_array_append(data, chunk, (guint)n);
-    }
-    close(fd);
-    return g_byte_array_free_to_bytes(g_steal_pointer(&data));
+    return snpg_cli_read_file_max(path, what, SNPG_CLI_INPUT_FILE_MAX);
 }
 
 SnpgProduct

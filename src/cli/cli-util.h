@@ -26,8 +26,15 @@ void snpg_cli_json_add_int(JsonBuilder *b, const char *name, gint64 v);
 /* Adds "name": "s" (s NULL: null). */
 void snpg_cli_json_add_string(JsonBuilder *b, const char *name, const char *s);
 
-/* A small input file (reports, certificates, CRLs: at most 16 MiB), read
- * whole; on failure prints "cannot read the WHAT 'PATH'" and returns NULL. */
+/* Limits of the input files, by kind. A report is 1184 bytes: a larger
+ * limit lets the parser say what is wrong with a wrong-sized file. */
+#define SNPG_CLI_REPORT_FILE_MAX (64u << 10)
+#define SNPG_CLI_INPUT_FILE_MAX (16u << 20)   /* certificates, chains, CRLs */
+
+/* A small input file, read whole (a regular file, a pipe or a device, at
+ * most max bytes); on failure prints why and returns NULL.
+ * snpg_cli_read_file: at most SNPG_CLI_INPUT_FILE_MAX. */
 GBytes *snpg_cli_read_file(const char *path, const char *what);
+GBytes *snpg_cli_read_file_max(const char *path, const char *what, gsize max);
 /* --product: Milan, Genoa or Turin (NULL: unknown); prints the error. */
 SnpgProduct snpg_cli_parse_product(const char *text, gboolean *ok);

@@ -64,7 +64,7 @@ run_url(int argc, char **argv)
         snpg_cli_error(_("'%s' is too large for an attestation report"), argv[1]);
         return SNPG_EXIT_ERROR;
     }
-    if (!(data = snpg_cli_read_file(argv[1], _("report"))))
+    if (!(data = snpg_cli_read_file_max(argv[1], _("report"), SNPG_CLI_REPORT_FILE_MAX)))
         return SNPG_EXIT_ERROR;
     if (!(report = snpg_report_parse(g_bytes_get_data(data, NULL), g_bytes_get_size(data),
                                      &error))) {

@@ -230,7 +230,7 @@ run_show(int argc, char **argv)
     product = snpg_cli_parse_product(opt_product, &ok);
     if (!ok)
         return SNPG_EXIT_USAGE;
-    if (!(data = snpg_cli_read_file(argv[1], _("report"))))
+    if (!(data = snpg_cli_read_file_max(argv[1], _("report"), SNPG_CLI_REPORT_FILE_MAX)))
         return SNPG_EXIT_ERROR;
     report = snpg_report_parse(g_bytes_get_data(data, NULL), g_bytes_get_size(data), &error);
     if (!report) {
@@ -274,7 +274,7 @@ run_verify(int argc, char **argv)
     }
     if ((rc = snpg_verify_args_prepare(&a, &opts, &v, extra)) != SNPG_EXIT_OK)
         return rc;
-    if (!(report = snpg_cli_read_file(argv[1], _("report"))))
+    if (!(report = snpg_cli_read_file_max(argv[1], _("report"), SNPG_CLI_REPORT_FILE_MAX)))
         return SNPG_EXIT_ERROR;
     cert = snpg_verify_args_leaf(&a, v, report, &opts, &rc);
     if (rc != SNPG_EXIT_OK)

@@ -1,11 +1,7 @@
 /* SEV-SNP ID block and ID auth structure (see idblock.h for the layouts). */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <glib/gstdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
@@ -13,6 +9,7 @@
 
 #include "autocleanups.h"
 #include "buf.h"
+#include "file.h"
 #include "i18n.h"
 #include "idblock.h"
 
@@ -74,22 +71,34 @@ is_p384(EVP_PKEY *key)
            (g_str_equal(group, "secp384r1") || g_str_equal(group, "P-384"));
 }
 
+/* A PEM key is a few hundred bytes; anything larger is the wrong file. */
+#define KEY_FILE_MAX (64 * 1024)
+
 EVP_PKEY *
 snpg_idblock_load_key(const char *path, gboolean allow_public, GError **error)
 {
-    g_autoptr(BIO) bio = BIO_new_file(path, "r");
+    g_autoptr(GError) local = NULL;
+    g_autoptr(GBytes) pem = snpg_file_read(path, KEY_FILE_MAX, &local);
+    g_autoptr(BIO) bio = NULL;
     g_autoptr(EVP_PKEY) key = NULL;
+    gsize len = 0;
+    const void *data;
 
-    if (!bio) {
-        ERR_clear_error();
+    if (!pem) {
         g_set_error(error, SNPG_IDBLOCK_ERROR, SNPG_IDBLOCK_ERROR_IO,
-                    _("Cannot open the key file '%s'."), path);
+                    _("Cannot open the key file: %s"), local->message);
         return NULL;
     }
-    key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-    if (!key && allow_public && BIO_reset(bio) == 0)
+    data = g_bytes_get_data(pem, &len);
+    if ((bio = BIO_new_mem_buf(data, (int)len)))
+        key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    /* Again from the start, in a new BIO (a consumed memory BIO is empty). */
+    BIO_free(g_steal_pointer(&bio));
+    if (!key && allow_public && (bio = BIO_new_mem_buf(data, (int)len)))
         key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
     ERR_clear_error();
+    /* The only reference: the private key's text goes with it. */
+    OPENSSL_cleanse((void *)data, len);
     if (!key) {
         g_set_error(error, SNPG_IDBLOCK_ERROR, SNPG_IDBLOCK_ERROR_KEY,
                     allow_public ? _("The file '%s' holds no PEM key.")
@@ -108,28 +117,20 @@ gboolean
 snpg_idblock_keygen(const char *path, GError **error)
 {
     g_autoptr(EVP_PKEY) key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
-    g_autoptr(BIO) bio = NULL;
-    int fd;
+    g_autoptr(BIO) bio = BIO_new(BIO_s_secmem());
+    g_autoptr(GError) local = NULL;
+    char *pem = NULL;
+    long pem_len;
 
     if (!key)
         return crypto_fail(error, "generate an EC P-384 key");
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        int saved = errno;
-        g_set_error(error, SNPG_IDBLOCK_ERROR, SNPG_IDBLOCK_ERROR_IO,
-                    _("Cannot create the key file '%s': %s."), path, g_strerror(saved));
+    if (!bio || !PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) ||
+        (pem_len = BIO_get_mem_data(bio, &pem)) <= 0)
+        return crypto_fail(error, "write the key file");
+    /* Never replaces a key. */
+    if (!snpg_file_write(path, pem, (gsize)pem_len, SNPG_FILE_WRITE_EXCLUSIVE, &local)) {
+        g_set_error_literal(error, SNPG_IDBLOCK_ERROR, SNPG_IDBLOCK_ERROR_IO, local->message);
         return FALSE;
-    }
-    if (fchmod(fd, 0600) < 0 || !(bio = BIO_new_fd(fd, BIO_CLOSE))) {
-        close(fd);
-        g_unlink(path);
-        return crypto_fail(error, "write the key file");
-    }
-    if (!PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) || BIO_flush(bio) != 1 ||
-        fsync(fd) < 0) {
-        g_clear_pointer(&bio, BIO_free_all);
-        g_unlink(path);
-        return crypto_fail(error, "write the key file");
     }
     return TRUE;
 }

@@ -1,14 +1,13 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
 #include "autocleanups.h"
+#include "file.h"
 #include "hex.h"
 #include "i18n.h"
 #include "identity.h"
@@ -22,7 +21,6 @@ snpg_identity_create(const char *path, gboolean force, guint8 ret_pin[SNPG_PROTO
     char *pem = NULL;
     long pem_len;
     gboolean ok;
-    int fd;
 
     if (!key || !mem || !PEM_write_bio_PrivateKey(mem, key, NULL, NULL, 0, NULL, NULL) ||
         (pem_len = BIO_get_mem_data(mem, &pem)) <= 0) {
@@ -31,39 +29,13 @@ snpg_identity_create(const char *path, gboolean force, guint8 ret_pin[SNPG_PROTO
                     _("Cannot create an Ed25519 key"));
         return FALSE;
     }
-    /* Written next to its destination and renamed into place: with --force
-     * the old key survives any failure; without it an existing key is kept. */
-    if (!force && g_file_test(path, G_FILE_TEST_EXISTS)) {
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_EXIST,
-                    _("'%s' already exists (use --force to replace it)"), path);
+    /* Atomic: with --force the old key survives any failure; without it an
+     * existing key is kept (G_FILE_ERROR_EXIST). */
+    ok = snpg_file_write(path, pem, (gsize)pem_len,
+                         force ? SNPG_FILE_WRITE_REPLACE : SNPG_FILE_WRITE_EXCLUSIVE, error);
+    OPENSSL_cleanse(pem, (gsize)pem_len);
+    if (!ok)
         return FALSE;
-    }
-    {
-        g_autofree char *tmp = g_strdup_printf("%s.XXXXXX", path);
-        fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0600);
-        if (fd < 0) {
-            int saved = errno;
-            g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
-                        _("Cannot create '%s': %s"), path, g_strerror(saved));
-            return FALSE;
-        }
-        ok = write(fd, pem, (size_t)pem_len) == pem_len;
-        ok = fsync(fd) == 0 && ok;
-        ok = close(fd) == 0 && ok;
-        OPENSSL_cleanse(pem, (size_t)pem_len);
-        /* link() refuses an existing name: the exclusive case stays exclusive. */
-        if (ok)
-            ok = force ? rename(tmp, path) == 0 : link(tmp, path) == 0;
-        if (!ok || !force) {
-            int saved = errno;
-            unlink(tmp);
-            if (!ok) {
-                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
-                            _("Cannot write '%s': %s"), path, g_strerror(saved));
-                return FALSE;
-            }
-        }
-    }
     return snpg_proto_identity_pin(key, ret_pin, error);
 }
 

@@ -7,6 +7,7 @@ libsnpguard_core_la_SOURCES = \
 	src/core/autocleanups.h \
 	src/core/i18n.h \
 	src/core/buf.c src/core/buf.h \
+	src/core/file.c src/core/file.h \
 	src/core/secret.c src/core/secret.h
 # The simulated secure processor, ID blocks, the certificate cache (issue 3).
 libsnpguard_core_la_SOURCES += \

@@ -13,6 +13,7 @@
 
 #include "autocleanups.h"
 #include "buf.h"
+#include "file.h"
 #include "i18n.h"
 #include "measure.h"
 
@@ -185,70 +186,37 @@ svsm_size_error(GError **error, const char *path, guint64 size)
 }
 
 /* Reads the whole image (the parser needs random access to its tail and
- * the pages are hashed in order), at most SNPG_OVMF_SIZE_MAX + 1 bytes so
- * that the parser can refuse an oversized one without it filling memory.
+ * the pages are hashed in order), at most SNPG_OVMF_SIZE_MAX bytes.
  * svsm: the image is an SVSM image rather than the firmware. */
 static gboolean
 read_image(const char *path, gboolean svsm, GByteArray **ret_data, GError **error)
 {
-    g_autoptr(GByteArray) data = NULL;
-    gsize want = 1024 * 1024;
+    g_autoptr(GError) local = NULL;
+    g_autoptr(GBytes) data = NULL;
     struct stat st;
-    int fd, err = 0;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        err = errno;
-        if (svsm)
-            g_set_error(error, SNPG_MEASURE_ERROR, SNPG_MEASURE_ERROR_IO,
-                        _("Cannot open the SVSM image '%s': %s."), path, g_strerror(err));
-        else
-            g_set_error(error, SNPG_MEASURE_ERROR, SNPG_MEASURE_ERROR_IO,
-                        _("Cannot open the firmware '%s': %s."), path, g_strerror(err));
-        return FALSE;
-    }
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-        if (svsm && !snpg_ovmf_check_size((guint64)st.st_size, NULL)) {
-            close(fd);
+    /* A regular file's size is checked first, for the precise message
+     * (the read below is bounded either way). */
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (svsm && !snpg_ovmf_check_size((guint64)st.st_size, NULL))
             return svsm_size_error(error, path, (guint64)st.st_size);
-        }
         if (!svsm && !snpg_ovmf_check_size((guint64)st.st_size, error)) {
-            close(fd);
             g_prefix_error(error, _("Firmware '%s': "), path);
             return FALSE;
         }
-        want = (gsize)st.st_size + 1;   /* + 1: EOF in the first read */
     }
-    data = g_byte_array_sized_new(want);
-    while (data->len <= SNPG_OVMF_SIZE_MAX) {
-        gsize old = data->len, room = MIN(want, (gsize)SNPG_OVMF_SIZE_MAX + 1 - old);
-        ssize_t n;
-
-        g_byte_array_set_size(data, old + room);
-        n = read(fd, data->data + old, room);
-        g_byte_array_set_size(data, old + (n > 0 ? (gsize)n : 0));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            err = errno;
-        if (n <= 0)
-            break;
-    }
-    close(fd);
-    if (err && svsm) {
+    /* Devices and pipes too (a firmware given as /dev/fd/N). */
+    data = snpg_file_read_full(path, SNPG_OVMF_SIZE_MAX, SNPG_FILE_READ_ALLOW_DEVICE, &local);
+    if (!data) {
         g_set_error(error, SNPG_MEASURE_ERROR, SNPG_MEASURE_ERROR_IO,
-                    _("Cannot read the SVSM image '%s': %s."), path, g_strerror(err));
-        return FALSE;
-    }
-    if (err) {
-        g_set_error(error, SNPG_MEASURE_ERROR, SNPG_MEASURE_ERROR_IO,
-                    _("Cannot read the firmware '%s': %s."), path, g_strerror(err));
+                    svsm ? _("The SVSM image cannot be used: %s") : _("The firmware cannot be used: %s"),
+                    local->message);
         return FALSE;
     }
     /* Not a regular file: the size is known only now. */
-    if (svsm && !snpg_ovmf_check_size(data->len, NULL))
-        return svsm_size_error(error, path, data->len);
-    *ret_data = g_steal_pointer(&data);
+    if (svsm && !snpg_ovmf_check_size(g_bytes_get_size(data), NULL))
+        return svsm_size_error(error, path, g_bytes_get_size(data));
+    *ret_data = g_bytes_unref_to_array(g_steal_pointer(&data));
     return TRUE;
 }
 

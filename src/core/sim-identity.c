@@ -1,15 +1,13 @@
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "autocleanups.h"
+#include "file.h"
 #include "hex.h"
 #include "i18n.h"
 #include "secret.h"
@@ -59,7 +57,7 @@ snpg_sim_identity_write(const char *sim_dir, const SnpgSimIdentityParams *params
     SnpgTcb tcb;
     gsize text_len;
     int key_len, cert_len;
-    int fd;
+    g_autoptr(GError) local = NULL;
     gboolean ok;
 
     if (!sim)
@@ -124,23 +122,11 @@ snpg_sim_identity_write(const char *sim_dir, const SnpgSimIdentityParams *params
     text = g_key_file_to_data(kf, &text_len, NULL);
     OPENSSL_cleanse(key_b64, strlen(key_b64));
 
-    /* Exclusive create, 0600: the file holds the (test) signing key. */
-    unlink(path);
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        int saved = errno;
-        OPENSSL_cleanse(text, text_len);
-        g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_IO,
-                    _("Cannot create '%s': %s."), path, g_strerror(saved));
-        return FALSE;
-    }
-    ok = write(fd, text, text_len) == (gssize)text_len;
-    ok = close(fd) == 0 && ok;
+    /* Atomic, 0600: the file holds the (test) signing key. */
+    ok = snpg_file_write_private(path, text, text_len, &local);
     OPENSSL_cleanse(text, text_len);
-    if (!ok) {
-        unlink(path);
-        g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_IO, _("Cannot write '%s'."), path);
-    }
+    if (!ok)
+        g_set_error_literal(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_IO, local->message);
     return ok;
 }
 
@@ -181,49 +167,22 @@ get_uint(GKeyFile *kf, const char *key, guint64 max, guint64 *ret, GError **erro
 
 /* Reads at most IDENTITY_MAX bytes: the file may be a fw_cfg blob the host
  * wrote (or a pipe, or a device), so its size is capped before any of it is
- * read, not after g_file_get_contents() has taken all of it into memory. */
-static gboolean
-read_bounded(const char *path, char **ret_text, gsize *ret_len, GError **error)
+ * read. The caller cleanses the text (it holds the test signing key). */
+static GBytes *
+read_identity(const char *path, GError **error)
 {
-    g_autofree char *buf = NULL;
-    gsize got = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    g_autoptr(GError) local = NULL;
+    GBytes *text = snpg_file_read_full(path, IDENTITY_MAX, SNPG_FILE_READ_ALLOW_DEVICE, &local);
 
-    if (fd < 0) {
-        int saved = errno;
+    if (text)
+        return text;
+    if (g_error_matches(local, SNPG_FILE_ERROR, SNPG_FILE_ERROR_TOO_LARGE))
+        g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_FORMAT,
+                    _("'%s' is not a simulated identity."), path);
+    else
         g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_IO,
-                    _("Cannot read the simulated identity '%s': %s."), path, g_strerror(saved));
-        return FALSE;
-    }
-    buf = g_malloc(IDENTITY_MAX + 1);
-    for (;;) {
-        ssize_t n = read(fd, buf + got, IDENTITY_MAX + 1 - got);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int saved = errno;
-            close(fd);
-            OPENSSL_cleanse(buf, got);
-            g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_IO,
-                        _("Cannot read the simulated identity '%s': %s."), path, g_strerror(saved));
-            return FALSE;
-        }
-        if (n == 0)
-            break;
-        got += (gsize)n;
-        if (got > IDENTITY_MAX) {
-            close(fd);
-            OPENSSL_cleanse(buf, got);
-            g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_FORMAT,
-                        _("'%s' is not a simulated identity."), path);
-            return FALSE;
-        }
-    }
-    close(fd);
-    *ret_text = g_steal_pointer(&buf);
-    *ret_len = got;
-    return TRUE;
+                    _("Cannot read the simulated identity: %s"), local->message);
+    return NULL;
 }
 
 SnpgSimIdentity *
@@ -233,7 +192,9 @@ snpg_sim_identity_load(const char *path, GError **error)
     g_autoptr(GKeyFile) kf = g_key_file_new();
     g_autoptr(EVP_PKEY) key = NULL;
     g_autoptr(X509) vcek = NULL;
-    g_autofree char *text = NULL;
+    g_autoptr(GBytes) text = NULL;
+    const char *text_data;
+    gboolean loaded;
     g_autofree char *product_name = NULL;
     g_autofree char *key_b64 = NULL;
     g_autofree char *cert_b64 = NULL;
@@ -251,16 +212,17 @@ snpg_sim_identity_load(const char *path, GError **error)
     };
 
     /* Where the identity comes through fw_cfg, the host wrote it: bounded. */
-    if (!read_bounded(path, &text, &text_len, error))
+    if (!(text = read_identity(path, error)))
         return NULL;
-    if (!g_key_file_load_from_data(kf, text, text_len, G_KEY_FILE_NONE, NULL) ||
-        !g_key_file_has_group(kf, GROUP)) {
-        OPENSSL_cleanse(text, text_len);
+    text_data = g_bytes_get_data(text, &text_len);
+    loaded = g_key_file_load_from_data(kf, text_data, text_len, G_KEY_FILE_NONE, NULL) &&
+             g_key_file_has_group(kf, GROUP);
+    OPENSSL_cleanse((void *)text_data, text_len);   /* the only reference */
+    if (!loaded) {
         g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_FORMAT,
                     _("'%s' is not a simulated identity."), path);
         return NULL;
     }
-    OPENSSL_cleanse(text, text_len);
 
     product_name = g_key_file_get_string(kf, GROUP, "product", NULL);
     product = product_name ? snpg_product_from_string(product_name) : SNPG_PRODUCT_UNKNOWN;

@@ -20,6 +20,7 @@
 #include "amd-certs.h"
 #include "autocleanups.h"
 #include "buf.h"
+#include "file.h"
 #include "hex.h"
 #include "i18n.h"
 #include "sim.h"
@@ -113,61 +114,29 @@ crypto_fail(GError **error, const char *what)
 
 /* ---- files ------------------------------------------------------------- */
 
+/* Atomic; mode 0600, or 0644 (SNPG_FILE_WRITE_READABLE) for the public
+ * files (certificates, sim.conf). */
 static gboolean
-write_file(const char *path, const void *data, gsize len, mode_t mode, GError **error)
+write_file(const char *path, const void *data, gsize len, SnpgFileWriteFlags flags,
+           GError **error)
 {
-    g_autofree char *tmp = g_strdup_printf("%s.tmp", path);
-    const guint8 *p = data;
-    int fd;
+    g_autoptr(GError) local = NULL;
 
-    g_unlink(tmp);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-    if (fd < 0)
-        goto fail;
-    if (fchmod(fd, mode) < 0)
-        goto fail_fd;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            goto fail_fd;
-        p += n;
-        len -= (gsize)n;
-    }
-    if (fsync(fd) < 0 || close(fd) < 0) {
-        fd = -1;
-        goto fail;
-    }
-    if (rename(tmp, path) < 0)
-        goto fail;
-    return TRUE;
-
-fail_fd:
-    {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-    }
-fail:
-    {
-        int saved = errno;
-        g_unlink(tmp);
-        g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_IO,
-                    _("Cannot write '%s': %s."), path, g_strerror(saved));
-    }
+    if (snpg_file_write(path, data, len, flags, &local))
+        return TRUE;
+    g_set_error_literal(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_IO, local->message);
     return FALSE;
 }
 
 static gboolean
-write_bio_file(const char *path, BIO *bio, mode_t mode, GError **error)
+write_bio_file(const char *path, BIO *bio, SnpgFileWriteFlags flags, GError **error)
 {
     char *data = NULL;
     long len = BIO_get_mem_data(bio, &data);
 
     if (len < 0)
         return crypto_fail(error, "serialize a file");
-    return write_file(path, data, (gsize)len, mode, error);
+    return write_file(path, data, (gsize)len, flags, error);
 }
 
 static gboolean
@@ -179,7 +148,7 @@ write_private_key(const char *dir, const char *name, EVP_PKEY *key, GError **err
 
     if (!bio || !PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL))
         return crypto_fail(error, "serialize a private key");
-    ok = write_bio_file(path, bio, 0600, error);
+    ok = write_bio_file(path, bio, SNPG_FILE_WRITE_REPLACE, error);
     return ok;
 }
 
@@ -191,7 +160,7 @@ write_cert_pem(const char *dir, const char *name, X509 *cert, GError **error)
 
     if (!bio || !PEM_write_bio_X509(bio, cert))
         return crypto_fail(error, "serialize a certificate");
-    return write_bio_file(path, bio, 0644, error);
+    return write_bio_file(path, bio, SNPG_FILE_WRITE_READABLE, error);
 }
 
 static gboolean
@@ -204,7 +173,7 @@ write_cert_der(const char *dir, const char *name, X509 *cert, GError **error)
 
     if (len <= 0)
         return crypto_fail(error, "serialize a certificate");
-    ok = write_file(path, der, (gsize)len, 0644, error);
+    ok = write_file(path, der, (gsize)len, SNPG_FILE_WRITE_READABLE, error);
     OPENSSL_free(der);
     return ok;
 }
@@ -452,7 +421,7 @@ write_conf(const char *dir, SnpgProduct product, const guint8 *chip_id,
     g_key_file_set_integer(kf, "tcb", "snp", tcb->snp);
     g_key_file_set_integer(kf, "tcb", "ucode", tcb->ucode);
     data = g_key_file_to_data(kf, &len, NULL);
-    return write_file(path, data, len, 0644, error);
+    return write_file(path, data, len, SNPG_FILE_WRITE_READABLE, error);
 }
 
 static EVP_PKEY *

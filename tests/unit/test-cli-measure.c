@@ -393,7 +393,7 @@ static const Refusal refusals[] = {
       "--vcpu-model", "256", "--vcpu-stepping", "1", "--ovmf", "amd.bin", NULL } },
     { "initrd-no-kernel", 1, "need --kernel", { SNP, "--ovmf", "amd.bin", "--initrd", "initrd.bin", NULL } },
     { "append-no-kernel", 1, "need --kernel", { SNP, "--ovmf", "amd.bin", "--append", "quiet", NULL } },
-    { "firmware-unreadable", 1, "Cannot open the firmware 'missing.bin'", { SNP, "--ovmf", "missing.bin", NULL } },
+    { "firmware-unreadable", 1, "The firmware cannot be used: Cannot read 'missing.bin': No such file", { SNP, "--ovmf", "missing.bin", NULL } },
     { "kernel-unreadable", 1, "Cannot open the kernel 'missing-kernel'", { SNP, "--ovmf", "amd.bin",
       "--kernel", "missing-kernel", NULL } },
     { "initrd-unreadable", 1, "Cannot open the initrd 'missing-initrd'", { SNP, "--ovmf", "amd.bin",
@@ -453,7 +453,7 @@ static const Refusal refusals[] = {
       "--vars-file", "missing-vars", NULL } },
     { "svsm-vars-file-empty", 1, "The OVMF variable store 'vars-empty.bin' is empty", { SVSM,
       "--vars-file", "vars-empty.bin", NULL } },
-    { "svsm-image-missing", 1, "Cannot open the SVSM image 'missing-svsm'", { "--mode", "snp:svsm",
+    { "svsm-image-missing", 1, "The SVSM image cannot be used: Cannot read 'missing-svsm': No such file", { "--mode", "snp:svsm",
       "--vcpus", "1", "--vcpu-type", "EPYC", "--ovmf", "svsm-ovmf.bin", "--svsm", "missing-svsm",
       "--vars-size", "4096", NULL } },
     { "svsm-image-unaligned", 1, "The SVSM image 'kernel.bin' cannot be used: its size '300001'", {

@@ -1196,7 +1196,7 @@ static const SvsmRefusal svsm_refusals[] = {
       0, SNPG_MEASURE_ERROR_INVALID, "is empty" },
     { "vars-file-not-regular", { .mode = SNPG_MEASURE_MODE_SNP_SVSM, .vcpus = 1 }, "svsm.bin", ".",
       0, SNPG_MEASURE_ERROR_IO, "not a regular file" },
-    { "svsm-missing", { SVSM_OK }, "no-such-svsm", NULL, 0, SNPG_MEASURE_ERROR_IO, "Cannot open the SVSM image" },
+    { "svsm-missing", { SVSM_OK }, "no-such-svsm", NULL, 0, SNPG_MEASURE_ERROR_IO, "The SVSM image cannot be used" },
     { "svsm-unaligned", { SVSM_OK }, "kernel.bin", NULL,
       0, SNPG_MEASURE_ERROR_FIRMWARE, "not a nonzero multiple of 4096" },
     { "svsm-no-svsm-info", { SVSM_OK }, "amd.bin", NULL,
