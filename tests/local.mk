@@ -13,6 +13,12 @@ tests_unit_test_cli_SOURCES = tests/unit/test-cli.c tests/unit/testutil.c tests/
 tests_unit_test_cli_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_cli_LDADD = $(TEST_LIBS)
 
+check_PROGRAMS += tests/unit/test-file
+TESTS += tests/unit/test-file
+tests_unit_test_file_SOURCES = tests/unit/test-file.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_file_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_file_LDADD = $(TEST_LIBS)
+
 check_PROGRAMS += tests/unit/test-secret
 TESTS += tests/unit/test-secret
 tests_unit_test_secret_SOURCES = tests/unit/test-secret.c tests/unit/testutil.c tests/unit/testutil.h
