@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,6 +40,15 @@ close_keep_errno(int fd)
     errno = saved;
 }
 
+static void
+wipe_free(gpointer data)
+{
+    GByteArray *array = data;
+
+    explicit_bzero(array->data, array->len);
+    g_byte_array_unref(array);
+}
+
 GBytes *
 snpg_file_read(const char *path, gsize max, GError **error)
 {
@@ -57,6 +67,7 @@ GBytes *
 snpg_file_read_full(const char *path, gsize max, SnpgFileReadFlags flags, GError **error)
 {
     g_autoptr(GByteArray) data = NULL;
+    gboolean secret = (flags & SNPG_FILE_READ_SECRET) != 0;
     gsize want = READ_CHUNK;
     struct stat st;
     int fd;
@@ -101,8 +112,8 @@ snpg_file_read_full(const char *path, gsize max, SnpgFileReadFlags flags, GError
         return NULL;
     }
 
-    /* Of unknown size: up to 1 MiB is allocated at once, so no reallocation
-     * leaves a copy of (possibly secret) contents behind. */
+    /* Allocated at once (the size of a regular file; up to 1 MiB for the
+     * others), so no reallocation leaves a copy of secret contents behind. */
     data = g_byte_array_sized_new((guint)MIN(S_ISREG(st.st_mode) ? want : MAX(want, (gsize)1 << 20),
                                              max + 1));
     for (;;) {
@@ -116,20 +127,28 @@ snpg_file_read_full(const char *path, gsize max, SnpgFileReadFlags flags, GError
             continue;
         if (n < 0) {
             read_failed(error, errno, path);
-            close(fd);
-            return NULL;
-        }
-        if (n == 0)
             break;
+        }
+        if (n == 0) {
+            close(fd);
+            if (!secret)
+                return g_byte_array_free_to_bytes(g_steal_pointer(&data));
+            {
+                GByteArray *contents = g_steal_pointer(&data);
+                return g_bytes_new_with_free_func(contents->data, contents->len, wipe_free,
+                                                  contents);
+            }
+        }
         if (data->len > max) {
             too_large(error, path, max);
-            close(fd);
-            return NULL;
+            break;
         }
         want = READ_CHUNK;
     }
     close(fd);
-    return g_byte_array_free_to_bytes(g_steal_pointer(&data));
+    if (secret)
+        explicit_bzero(data->data, data->len);
+    return NULL;
 }
 
 gboolean

@@ -32,6 +32,9 @@ typedef enum {
     /* Also read character devices, pipes and sockets (not directories):
      * for paths the operator or the platform names, such as /dev/stdin. */
     SNPG_FILE_READ_ALLOW_DEVICE = 1 << 0,
+    /* The contents are secret (a private key): the returned GBytes wipes
+     * its memory when freed, and so does every failure path. */
+    SNPG_FILE_READ_SECRET = 1 << 1,
 } SnpgFileReadFlags;
 
 GBytes *snpg_file_read(const char *path, gsize max, GError **error);

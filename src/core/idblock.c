@@ -78,7 +78,7 @@ EVP_PKEY *
 snpg_idblock_load_key(const char *path, gboolean allow_public, GError **error)
 {
     g_autoptr(GError) local = NULL;
-    g_autoptr(GBytes) pem = snpg_file_read(path, KEY_FILE_MAX, &local);
+    g_autoptr(GBytes) pem = snpg_file_read_full(path, KEY_FILE_MAX, SNPG_FILE_READ_SECRET, &local);
     g_autoptr(BIO) bio = NULL;
     g_autoptr(EVP_PKEY) key = NULL;
     gsize len = 0;
@@ -97,8 +97,6 @@ snpg_idblock_load_key(const char *path, gboolean allow_public, GError **error)
     if (!key && allow_public && (bio = BIO_new_mem_buf(data, (int)len)))
         key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
     ERR_clear_error();
-    /* The only reference: the private key's text goes with it. */
-    OPENSSL_cleanse((void *)data, len);
     if (!key) {
         g_set_error(error, SNPG_IDBLOCK_ERROR, SNPG_IDBLOCK_ERROR_KEY,
                     allow_public ? _("The file '%s' holds no PEM key.")

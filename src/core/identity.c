@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <errno.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -42,17 +41,17 @@ snpg_identity_create(const char *path, gboolean force, guint8 ret_pin[SNPG_PROTO
 EVP_PKEY *
 snpg_identity_load(const char *path, GError **error)
 {
-    g_autoptr(BIO) bio = BIO_new_file(path, "r");
+    /* A PEM Ed25519 key is 119 bytes; anything much larger is the wrong file. */
+    g_autoptr(GBytes) pem = snpg_file_read_full(path, 64 * 1024, SNPG_FILE_READ_SECRET, error);
+    g_autoptr(BIO) bio = NULL;
     g_autoptr(EVP_PKEY) key = NULL;
 
-    if (!bio) {
-        int saved = errno;
-        ERR_clear_error();
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
-                    _("Cannot read the verifier key '%s': %s"), path, g_strerror(saved));
+    if (!pem) {
+        g_prefix_error(error, _("The verifier key: "));
         return NULL;
     }
-    key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    if ((bio = BIO_new_mem_buf(g_bytes_get_data(pem, NULL), (int)g_bytes_get_size(pem))))
+        key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
     if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_ED25519) {
         ERR_clear_error();
         g_set_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_CRYPTO,

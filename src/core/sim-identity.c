@@ -76,7 +76,10 @@ snpg_sim_identity_write(const char *sim_dir, const SnpgSimIdentityParams *params
     }
     {
         g_autofree char *ask_path = g_build_filename(sim_dir, "ask.pem", NULL);
-        g_autoptr(BIO) bio = BIO_new_file(ask_path, "r");
+        /* An RSA-4096 certificate in PEM is about 2.2 KiB. */
+        g_autoptr(GBytes) ask_pem = snpg_file_read(ask_path, 64 * 1024, NULL);
+        g_autoptr(BIO) bio = ask_pem ? BIO_new_mem_buf(g_bytes_get_data(ask_pem, NULL),
+                                                       (int)g_bytes_get_size(ask_pem)) : NULL;
         g_autoptr(X509) ask = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
         unsigned char *q = NULL;
         int ask_len = ask ? i2d_X509(ask, &q) : -1;
@@ -167,12 +170,13 @@ get_uint(GKeyFile *kf, const char *key, guint64 max, guint64 *ret, GError **erro
 
 /* Reads at most IDENTITY_MAX bytes: the file may be a fw_cfg blob the host
  * wrote (or a pipe, or a device), so its size is capped before any of it is
- * read. The caller cleanses the text (it holds the test signing key). */
+ * read. The text holds the (test) signing key: wiped when freed. */
 static GBytes *
 read_identity(const char *path, GError **error)
 {
     g_autoptr(GError) local = NULL;
-    GBytes *text = snpg_file_read_full(path, IDENTITY_MAX, SNPG_FILE_READ_ALLOW_DEVICE, &local);
+    GBytes *text = snpg_file_read_full(path, IDENTITY_MAX,
+                                       SNPG_FILE_READ_ALLOW_DEVICE | SNPG_FILE_READ_SECRET, &local);
 
     if (text)
         return text;
@@ -217,7 +221,6 @@ snpg_sim_identity_load(const char *path, GError **error)
     text_data = g_bytes_get_data(text, &text_len);
     loaded = g_key_file_load_from_data(kf, text_data, text_len, G_KEY_FILE_NONE, NULL) &&
              g_key_file_has_group(kf, GROUP);
-    OPENSSL_cleanse((void *)text_data, text_len);   /* the only reference */
     if (!loaded) {
         g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_FORMAT,
                     _("'%s' is not a simulated identity."), path);

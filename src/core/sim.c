@@ -428,7 +428,10 @@ static EVP_PKEY *
 read_key(const char *dir, const char *name, GError **error)
 {
     g_autofree char *path = g_build_filename(dir, name, NULL);
-    g_autoptr(BIO) bio = BIO_new_file(path, "r");
+    /* An RSA-4096 PEM key is about 3.3 KiB. */
+    g_autoptr(GBytes) pem = snpg_file_read_full(path, 64 * 1024, SNPG_FILE_READ_SECRET, NULL);
+    g_autoptr(BIO) bio = pem ? BIO_new_mem_buf(g_bytes_get_data(pem, NULL),
+                                               (int)g_bytes_get_size(pem)) : NULL;
     EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
 
     ERR_clear_error();
@@ -583,12 +586,16 @@ snpg_sim_load(const char *dir, GError **error)
 {
     g_autofree char *conf = g_build_filename(dir, "sim.conf", NULL);
     g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autoptr(GBytes) conf_text = NULL;
     g_autoptr(GError) local = NULL;
     g_autofree char *product = NULL;
     g_autofree char *chip = NULL;
     g_autoptr(SnpgSim) sim = g_new0(SnpgSim, 1);
 
-    if (!g_key_file_load_from_file(kf, conf, G_KEY_FILE_NONE, &local)) {
+    /* sim.conf is a few lines. */
+    if (!(conf_text = snpg_file_read(conf, 64 * 1024, &local)) ||
+        !g_key_file_load_from_data(kf, g_bytes_get_data(conf_text, NULL),
+                                   g_bytes_get_size(conf_text), G_KEY_FILE_NONE, &local)) {
         g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_IO,
                     _("Cannot read the simulator in '%s': %s."), dir, local->message);
         return NULL;
