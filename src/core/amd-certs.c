@@ -12,6 +12,7 @@
 
 #include "amd-certs.h"
 #include "autocleanups.h"
+#include "file.h"
 #include "i18n.h"
 
 /* amd-roots.c */
@@ -172,14 +173,13 @@ bad:
 X509 *
 snpg_cert_load_file(const char *path, GError **error)
 {
-    g_autofree char *data = NULL;
-    gsize len = 0;
+    g_autoptr(GBytes) data = snpg_file_read(path, CERT_FILE_MAX, error);
     GError *local = NULL;
     X509 *cert;
 
-    if (!g_file_get_contents(path, &data, &len, error))
+    if (!data)
         return NULL;
-    cert = snpg_cert_load((const guint8 *)data, len, &local);
+    cert = snpg_cert_load(g_bytes_get_data(data, NULL), g_bytes_get_size(data), &local);
     if (!cert) {
         g_set_error(error, SNPG_CERT_ERROR, local->code, _("The file '%s' is unusable: %s"),
                     path, local->message);

@@ -17,6 +17,7 @@
 #include "cert-ext.h"
 #include "certcache.h"
 #include "hex.h"
+#include "file.h"
 #include "i18n.h"
 
 G_DEFINE_QUARK(snpg-certcache-error-quark, snpg_certcache_error)
@@ -270,21 +271,22 @@ classify(const Object *o, Info *info, GError **error)
 static gboolean
 read_objects(const char *path, GPtrArray *objects, GError **error)
 {
-    g_autofree char *data = NULL;
-    gsize len = 0;
     g_autoptr(GError) local = NULL;
+    g_autoptr(GBytes) bytes = snpg_file_read(path, CERT_FILE_MAX, &local);
+    const char *data;
+    gsize len = 0;
     guint before = objects->len;
 
-    if (!g_file_get_contents(path, &data, &len, &local)) {
-        g_set_error(error, SNPG_CERTCACHE_ERROR, SNPG_CERTCACHE_ERROR_IO,
-                    _("Cannot read '%s': %s."), path, local->message);
+    if (!bytes) {
+        if (g_error_matches(local, SNPG_FILE_ERROR, SNPG_FILE_ERROR_TOO_LARGE))
+            g_set_error(error, SNPG_CERTCACHE_ERROR, SNPG_CERTCACHE_ERROR_PARSE,
+                        _("The file '%s' is too large for a certificate."), path);
+        else
+            g_set_error_literal(error, SNPG_CERTCACHE_ERROR, SNPG_CERTCACHE_ERROR_IO,
+                                local->message);
         return FALSE;
     }
-    if (len > CERT_FILE_MAX) {
-        g_set_error(error, SNPG_CERTCACHE_ERROR, SNPG_CERTCACHE_ERROR_PARSE,
-                    _("The file '%s' is too large for a certificate."), path);
-        return FALSE;
-    }
+    data = g_bytes_get_data(bytes, &len);
     if (memmem(data, len, "-----BEGIN", 10)) {
         g_autoptr(BIO) bio = BIO_new_mem_buf(data, (int)len);
         STACK_OF(X509_INFO) *infos = bio ? PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL) : NULL;
@@ -418,12 +420,11 @@ entry_path(const char *cache_dir, const Info *info, const unsigned char *der, in
 static X509_CRL *
 load_crl_file(const char *path)
 {
-    g_autofree char *data = NULL;
-    gsize len = 0;
+    g_autoptr(GBytes) data = snpg_file_read(path, CERT_FILE_MAX, NULL);
 
-    if (!g_file_get_contents(path, &data, &len, NULL))
+    if (!data)
         return NULL;
-    return snpg_crl_load((const guint8 *)data, len, NULL);
+    return snpg_crl_load(g_bytes_get_data(data, NULL), g_bytes_get_size(data), NULL);
 }
 
 /* The issuer a kind is signed by, in the cache or in this import. */

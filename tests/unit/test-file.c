@@ -84,6 +84,15 @@ test_read_limits(void)
     g_assert_error(error, SNPG_FILE_ERROR, SNPG_FILE_ERROR_TOO_LARGE);
     g_clear_error(&error);
 
+    /* A secret is read the same way (and wiped when freed). */
+    g_clear_pointer(&b, g_bytes_unref);
+    b = snpg_file_read_full(path, 10, SNPG_FILE_READ_SECRET, &error);
+    g_assert_no_error(error);
+    g_assert_cmpmem(g_bytes_get_data(b, NULL), g_bytes_get_size(b), "0123456789", 10);
+    g_assert_null(snpg_file_read_full(path, 9, SNPG_FILE_READ_SECRET, &error));
+    g_assert_error(error, SNPG_FILE_ERROR, SNPG_FILE_ERROR_TOO_LARGE);
+    g_clear_error(&error);
+
     g_assert_null(snpg_file_read(missing, 10, &error));
     g_assert_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
     g_assert_nonnull(strstr(error->message, missing));
