@@ -12,6 +12,7 @@
 #include <glib.h>
 
 #include "proto-priv.h"
+#include "report.h"
 #include "session.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -22,10 +23,10 @@ static gboolean
 fake_report(const guint8 report_data[64], GBytes **ret_report, GBytes **ret_certs,
             gpointer user_data, GError **error)
 {
-    guint8 report[SNPG_PROTO_REPORT_LEN] = { 0 };
+    SnpgReport report = { 0 };
 
-    memcpy(report + 0x50, report_data, 64);
-    *ret_report = g_bytes_new(report, sizeof(report));
+    memcpy(report.report_data, report_data, sizeof(report.report_data));
+    *ret_report = snpg_report_encode(&report);
     *ret_certs = NULL;
     return TRUE;
 }

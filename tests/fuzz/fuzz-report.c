@@ -33,7 +33,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         g_auto(GStrv) info = snpg_platform_info_flag_names(r->platform_info);
         SnpgTcb t;
 
+        guint8 encoded[SNPG_REPORT_SIZE];
+
         g_assert(size == SNPG_REPORT_SIZE && memcmp(r->raw, data, size) == 0);
+        /* Whatever the parser accepts, the encoder gives back byte for byte. */
+        snpg_report_encode_to(r, encoded);
+        g_assert(memcmp(encoded, data, size) == 0);
         if (snpg_report_signature_der(r, &der, &der_len, NULL))
             g_assert(der_len > 0 && der_len <= 110);
         for (int p = 0; p < SNPG_PRODUCT_LAST; p++) {
