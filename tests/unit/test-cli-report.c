@@ -1,7 +1,9 @@
 /* snpguard report show|verify: the command's contract (exit codes, output). */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "vectors.h"
@@ -336,6 +338,29 @@ test_verify_cache(void)
     }
 }
 
+/* A report file is read with a limit (64 KiB): a disk image given by
+ * mistake is refused before it is read; a directory is refused too. */
+static void
+test_input_limits(void)
+{
+    g_autofree char *dir = snpg_test_tmpdir();
+    g_autofree char *big = g_build_filename(dir, "disk.img", NULL);
+    g_auto(SnpgRun) run = { 0 };
+    g_auto(SnpgRun) run_dir = { 0 };
+    FILE *f = fopen(big, "w");
+
+    g_assert_nonnull(f);
+    g_assert_cmpint(ftruncate(fileno(f), (off_t)8 << 30), ==, 0);
+    fclose(f);
+    snpg_run(&run, NULL, "report", "show", big, NULL);
+    g_assert_cmpint(run.exit_code, ==, 1);
+    g_assert_cmpstr(run.out, ==, "");
+    g_assert_nonnull(strstr(run.err, "is larger than 65536 bytes"));
+    snpg_run(&run_dir, NULL, "report", "show", dir, NULL);
+    g_assert_cmpint(run_dir.exit_code, ==, 1);
+    g_assert_nonnull(strstr(run_dir.err, "it is a directory"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -346,5 +371,6 @@ main(int argc, char **argv)
     g_test_add_func("/cli/report/verify/rejections", test_verify_rejections);
     g_test_add_func("/cli/report/verify/cache", test_verify_cache);
     g_test_add_func("/cli/report/verify/reference", test_reference_file);
+    g_test_add_func("/cli/report/input-limits", test_input_limits);
     return g_test_run();
 }
