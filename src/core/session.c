@@ -11,7 +11,6 @@
 #include "report.h"
 #include "session.h"
 
-
 #define VERIFIER_DEFAULT_TIMEOUT (30 * G_USEC_PER_SEC)
 #define AGENT_DEFAULT_TIMEOUT (120 * G_USEC_PER_SEC)
 
