@@ -465,6 +465,51 @@ test_sim_agent(void)
     }
 }
 
+/* What one guest offered (or one VM's operator supplied) never weighs on
+ * the verdict of another sharing the verifier. */
+static void
+test_evidence_not_shared(void)
+{
+    g_autoptr(SnpgVector) v = snpg_vector_load("milan-v3-vcek-oak-40a2778d");
+    g_autofree char *genoa_ask = snpg_test_data("vectors", "amd-roots", "ask_genoa.pem", NULL);
+    g_autoptr(GBytes) wrong_ask = snpg_test_read(genoa_ask);
+    g_autoptr(SnpgVerifier) verifier = snpg_verifier_new();
+    g_autoptr(SnpgAttestPolicy) a = snpg_attest_policy_new_with_verifier(verifier);
+    g_autoptr(SnpgAttestPolicy) b = snpg_attest_policy_new_with_verifier(verifier);
+    g_auto(SnpgCertTable) bad = { 0 };
+    g_auto(SnpgCertTable) good = { 0 };
+    g_autoptr(GBytes) bad_table = NULL;
+    g_autoptr(GBytes) good_table = NULL;
+
+    bad.certs[SNPG_CERTTABLE_VCEK] = g_bytes_ref(v->leaf);
+    bad.certs[SNPG_CERTTABLE_ASK] = g_bytes_ref(wrong_ask);
+    bad_table = snpg_certtable_build(&bad);
+    good.certs[SNPG_CERTTABLE_VCEK] = g_bytes_ref(v->leaf);
+    good_table = snpg_certtable_build(&good);
+    snpg_attest_policy_set_now(a, v->window_mid);
+    snpg_attest_policy_set_value(a, "allow-debug", "true", NULL);
+    snpg_attest_policy_set_now(b, v->window_mid);
+    snpg_attest_policy_set_value(b, "allow-debug", "true", NULL);
+
+    for (int round = 0; round < 2; round++) {
+        g_autoptr(SnpgVerifyResult) r1 = snpg_attest_policy_verify(a, v->report, bad_table, NULL);
+        g_autoptr(SnpgVerifyResult) r2 = snpg_attest_policy_verify(a, v->report, good_table, NULL);
+        g_autoptr(SnpgVerifyResult) r3 = NULL;
+        g_autofree char *c1 = codes_of_result(r1);
+        g_autofree char *c2 = codes_of_result(r2);
+        g_autofree char *c3 = NULL;
+
+        g_assert_cmpstr(c1, ==, "root-untrusted");
+        g_assert_cmpstr(c2, ==, "");
+        /* An operator's wrong ASK on policy b does not reach policy a. */
+        snpg_attest_policy_set_chain_cert(b, SNPG_AMD_CERT_ASK, wrong_ask);
+        r3 = snpg_attest_policy_verify(b, v->report, good_table, NULL);
+        c3 = codes_of_result(r3);
+        g_assert_cmpstr(c3, ==, "root-untrusted");
+        snpg_attest_policy_set_chain_cert(b, SNPG_AMD_CERT_ASK, NULL);
+    }
+}
+
 /* ---- one parser per reference value -------------------------------------- */
 
 /* What a key=value means must not depend on where it is written. */
@@ -582,6 +627,7 @@ main(int argc, char **argv)
     g_test_add_func("/policy/same-verdict/genuine", test_genuine);
     g_test_add_func("/policy/same-verdict/tampered", test_tampered);
     g_test_add_func("/policy/same-verdict/sim-agent", test_sim_agent);
+    g_test_add_func("/policy/evidence/not-shared", test_evidence_not_shared);
     status = g_test_run();
     g_free(tmp);
     return status;
