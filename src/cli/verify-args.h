@@ -1,5 +1,6 @@
 /* The verification options shared by `report verify` and `attest`: one
- * option table, one way to build the verifier, one way to print verdicts. */
+ * option table and one way to print verdicts. What they mean is decided by
+ * the core verification policy (policy.h), which both commands build here. */
 #pragma once
 
 #include <glib.h>
