@@ -449,6 +449,21 @@ test_sim_agent(void)
         snpg_run(&run, NULL, "sim", "report", sim_dir, "--measurement", m, "-o", report, NULL);
         g_assert_cmpint(run.exit_code, ==, 0);
     }
+    /* A cached test root is evidence like any other: not trusted by being
+     * cached, and the cached ARK counts, in every caller. */
+    {
+        g_autofree char *simcache = g_build_filename(tmp, "simcache", NULL);
+        g_autofree char *ref = write_reference("sim.ini", own);
+        g_auto(SnpgRun) run = { 0 };
+        Case c = { .report = report, .ask_opt = "--ask", .cache = simcache, .reference = ref,
+                   .now = g_get_real_time() / G_USEC_PER_SEC };
+
+        snpg_run(&run, NULL, "certs", "import", "--cache", simcache, vcek, ask, ark, NULL);
+        g_assert_cmpint(run.exit_code, ==, 0);
+        expect_same("cached-test-root", &c, "root-untrusted,root-untrusted,chain", FALSE);
+        c.trust_root = ark;
+        expect_same("cached-test-root-trusted", &c, "", FALSE);
+    }
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *ref = write_reference("sim.ini", cases[i].body);
         g_autofree char *attest = NULL;
