@@ -91,6 +91,12 @@ tests_unit_test_cli_report_SOURCES = tests/unit/test-cli-report.c $(VECTOR_TEST_
 tests_unit_test_cli_report_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_cli_report_LDADD = $(TEST_LIBS)
 EXTRA_DIST += tests/data/vectors
+# One verification policy: the same verdict from report verify, attest and core.
+check_PROGRAMS += tests/unit/test-policy
+TESTS += tests/unit/test-policy
+tests_unit_test_policy_SOURCES = tests/unit/test-policy.c $(VECTOR_TEST_SOURCES)
+tests_unit_test_policy_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_policy_LDADD = $(TEST_LIBS)
 
 # Attestation end to end (sim identity, agent backends, verifier) and the agent.
 check_PROGRAMS += tests/unit/test-attest

@@ -12,7 +12,6 @@
 
 #include "attest.h"
 #include "autocleanups.h"
-#include "certcache.h"
 #include "cli-util.h"
 #include "identity.h"
 #include "command.h"
@@ -22,7 +21,7 @@
 #include "verify-args.h"
 
 static void
-print_json(const SnpgVerifyResult *res, GPtrArray *extra, const SnpgVerifierResult *session,
+print_json(const SnpgVerifyResult *res, const SnpgVerifierResult *session,
            const char *error)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
@@ -30,7 +29,7 @@ print_json(const SnpgVerifyResult *res, GPtrArray *extra, const SnpgVerifierResu
 
     json_builder_begin_object(b);
     if (res) {
-        snpg_verify_result_add_json(b, res, extra);
+        snpg_verify_result_add_json(b, res);
     } else {
         snpg_cli_json_add_string(b, "verdict", "error");
     }
@@ -81,10 +80,7 @@ run(int argc, char **argv)
           "Exit status: 0 key delivered (or attested, without --key-file), 3 rejected "
           "(reasons on stdout), 1 transport or protocol error, 2 usage."),
         entries);
-    g_auto(SnpgVerifyOptions) opts = { 0 };
-    g_autoptr(SnpgVerifier) verifier = NULL;
-    g_autoptr(GPtrArray) extra = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(GBytes) leaf = NULL;
+    g_autoptr(SnpgAttestPolicy) policy = NULL;
     g_autoptr(GError) error = NULL;
     g_auto(SnpgKeyPayload) payload = { 0 };
     g_auto(SnpgVerifierResult) result = { 0 };
@@ -127,12 +123,9 @@ run(int argc, char **argv)
         snpg_cli_error("%s", error->message);
         return SNPG_EXIT_ERROR;
     }
-    if ((rc = snpg_verify_args_prepare(&a, &opts, &verifier, extra)) != SNPG_EXIT_OK)
-        return rc;
-    /* The leaf: --cert, else the guest's extended-report table (checked
-     * against the pinned roots like any supplied certificate). */
-    leaf = snpg_verify_args_leaf(&a, verifier, NULL, &opts, &rc);
-    if (rc != SNPG_EXIT_OK)
+    /* The leaf: --cert, else the guest's extended-report table, else the
+     * certificate cache (--cache, $SNPGUARD_CERT_CACHE or the default). */
+    if ((rc = snpg_verify_args_policy(&a, &policy)) != SNPG_EXIT_OK)
         return rc;
     if (key_file) {
         if (!(payload.disk_key = snpg_secret_new_from_file(key_file, &error))) {
@@ -150,25 +143,14 @@ run(int argc, char **argv)
         snpg_cli_error(_("--luks-cipher and --luks-key-bits describe the key of --key-file"));
         return SNPG_EXIT_USAGE;
     }
-    /* Evidence that failed before the session (an unparseable --ask) rejects it. */
-    if (extra->len) {
-        for (guint i = 0; i < extra->len; i++)
-            printf("%s\n", (const char *)g_ptr_array_index(extra, i));
-        return SNPG_EXIT_REJECTED;
-    }
-
     if ((fd = snpg_transport_connect(connect, &error)) < 0) {
         if (a.json)
-            print_json(NULL, extra, &result, error->message);
+            print_json(NULL, &result, error->message);
         snpg_cli_error("%s", error->message);
         return SNPG_EXIT_ERROR;
     }
     signal(SIGPIPE, SIG_IGN);
-    /* The leaf: --cert, else the guest's extended-report table, else the
-     * certificate cache (--cache, $SNPGUARD_CERT_CACHE or the default). */
-    actx = (SnpgAttestContext){ .verifier = verifier, .options = &opts, .leaf = leaf,
-                                .cache_dir = a.cache ? a.cache : snpg_certcache_default_dir(),
-                                .operator_chain = a.ask || a.asvk || a.ark };
+    actx = (SnpgAttestContext){ .policy = policy };
     cfg.user_data = &actx;
     cfg.payload = payload.disk_key ? &payload : NULL;
     cfg.identity = identity;
@@ -179,7 +161,7 @@ run(int argc, char **argv)
     if (!ok) {
         /* The key may have been sent before the failure (a lost DONE): say so. */
         if (a.json)
-            print_json(actx.result, extra, &result, error->message);
+            print_json(actx.result, &result, error->message);
         snpg_cli_error("%s", error->message);
         if (result.key_sent)
             snpg_cli_error(_("the key was sent sealed to the attested VM, but its receipt was not "
@@ -188,9 +170,9 @@ run(int argc, char **argv)
         return SNPG_EXIT_ERROR;
     }
     if (a.json) {
-        print_json(actx.result, extra, &result, NULL);
+        print_json(actx.result, &result, NULL);
     } else if (actx.result) {
-        snpg_verify_result_print(actx.result, extra);
+        snpg_verify_result_print(actx.result);
         if (result.key_sent)
             printf(_("key released: %zu bytes, sealed to the attested VM, receipt confirmed\n"),
                    snpg_secret_len(payload.disk_key));

@@ -12,7 +12,7 @@
 #include "cli-util.h"
 #include "command.h"
 #include "hex.h"
-#include "reference.h"
+#include "policy.h"
 #include "report.h"
 #include "verify-args.h"
 #include "verify.h"
@@ -257,12 +257,9 @@ run_verify(int argc, char **argv)
         _("Verify an SEV-SNP attestation report: AMD chain, signature, binding and reference values.\n"
           "Exit status: 0 accepted, 3 rejected (reasons on stdout), 1 unreadable input, 2 usage."),
         NULL);
-    g_auto(SnpgVerifyOptions) opts = { 0 };
-    g_autoptr(SnpgVerifier) v = NULL;
+    g_autoptr(SnpgAttestPolicy) policy = NULL;
     g_autoptr(GBytes) report = NULL;
-    g_autoptr(GBytes) cert = NULL;
     g_autoptr(SnpgVerifyResult) res = NULL;
-    g_autoptr(GPtrArray) extra = g_ptr_array_new_with_free_func(g_free);
     int rc;
 
     snpg_verify_args_add_entries(ctx, &a, TRUE);
@@ -272,29 +269,26 @@ run_verify(int argc, char **argv)
         snpg_cli_error(_("expected one REPORT file"));
         return SNPG_EXIT_USAGE;
     }
-    if ((rc = snpg_verify_args_prepare(&a, &opts, &v, extra)) != SNPG_EXIT_OK)
+    if ((rc = snpg_verify_args_policy(&a, &policy)) != SNPG_EXIT_OK)
         return rc;
     if (!(report = snpg_cli_read_file_max(argv[1], _("report"), SNPG_CLI_REPORT_FILE_MAX)))
         return SNPG_EXIT_ERROR;
-    cert = snpg_verify_args_leaf(&a, v, report, &opts, &rc);
-    if (rc != SNPG_EXIT_OK)
-        return rc;
+    if (!snpg_verify_args_check_report(&a, policy, report))
+        return SNPG_EXIT_USAGE;
 
-    res = snpg_verifier_verify(v, g_bytes_get_data(report, NULL), g_bytes_get_size(report),
-                               cert ? g_bytes_get_data(cert, NULL) : NULL,
-                               cert ? g_bytes_get_size(cert) : 0, &opts);
+    res = snpg_attest_policy_verify(policy, report, NULL, NULL);
     if (a.json) {
         g_autoptr(JsonBuilder) b = json_builder_new();
         g_autoptr(JsonNode) root = NULL;
         json_builder_begin_object(b);
-        snpg_verify_result_add_json(b, res, extra);
+        snpg_verify_result_add_json(b, res);
         json_builder_end_object(b);
         root = json_builder_get_root(b);
         snpg_cli_print_json(root);
     } else {
-        snpg_verify_result_print(res, extra);
+        snpg_verify_result_print(res);
     }
-    return snpg_verify_result_accepted_with(res, extra) ? SNPG_EXIT_OK : SNPG_EXIT_REJECTED;
+    return snpg_verify_result_accepted(res) ? SNPG_EXIT_OK : SNPG_EXIT_REJECTED;
 }
 
 static int

@@ -38,6 +38,7 @@ libsnpguard_core_la_SOURCES += src/core/hex.c src/core/hex.h \
 libsnpguard_core_la_SOURCES += src/core/transport.c src/core/transport.h
 # Extended-report certificate tables; evidence verification for sessions.
 libsnpguard_core_la_SOURCES += src/core/certtable.c src/core/certtable.h \
-	src/core/attest.c src/core/attest.h
+	src/core/attest.c src/core/attest.h \
+	src/core/policy.c src/core/policy.h
 # The verifier's identity (an Ed25519 key the guest pins).
 libsnpguard_core_la_SOURCES += src/core/identity.c src/core/identity.h

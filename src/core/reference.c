@@ -11,11 +11,60 @@ G_DEFINE_QUARK(snpg-reference-error-quark, snpg_reference_error)
 /* Reference files are small; refuse anything that is clearly not one. */
 #define REFERENCE_MAX (1u << 20)
 
-static const char *const known_keys[] = {
-    "measurement", "report-data", "host-data", "family-id", "image-id", "id-key-digest",
-    "author-key-digest", "chip-id", "vmpl", "min-guest-svn", "min-tcb", "allow-debug",
-    "policy-max", "min-abi", "min-policy-abi", "platform-info-mask", "platform-info-required", "product",
+/* How each value is written: one parser per kind, for files and options. */
+typedef enum {
+    VALUE_HEX,          /* exact-length hex (hex.h conventions) */
+    VALUE_HEX_LIST,     /* ';'-separated hex values, appended */
+    VALUE_COUNT,        /* decimal, or hexadecimal with 0x */
+    VALUE_MASK,         /* bit mask: always hexadecimal, 0x optional */
+    VALUE_TCB,          /* fmc=N,bl=N,tee=N,snp=N,ucode=N */
+    VALUE_BOOL,         /* true or false */
+    VALUE_ABI,          /* MAJOR.MINOR */
+    VALUE_PRODUCT,      /* Milan, Genoa or Turin */
+} ValueKind;
+
+typedef struct {
+    const char *key;
+    ValueKind kind;
+    gsize len;          /* bytes, for hex */
+    guint64 max;        /* for counts */
+} KeySpec;
+
+static const KeySpec key_specs[] = {
+    { "measurement", VALUE_HEX_LIST, 48, 0 },
+    { "report-data", VALUE_HEX, 64, 0 },
+    { "host-data", VALUE_HEX, 32, 0 },
+    { "family-id", VALUE_HEX, 16, 0 },
+    { "image-id", VALUE_HEX, 16, 0 },
+    { "id-key-digest", VALUE_HEX, 48, 0 },
+    { "author-key-digest", VALUE_HEX, 48, 0 },
+    { "chip-id", VALUE_HEX_LIST, 64, 0 },
+    { "vmpl", VALUE_COUNT, 0, 3 },
+    { "min-guest-svn", VALUE_COUNT, 0, G_MAXUINT32 },
+    { "min-tcb", VALUE_TCB, 0, 0 },
+    { "allow-debug", VALUE_BOOL, 0, 0 },
+    { "policy-max", VALUE_MASK, 0, 0 },
+    { "min-abi", VALUE_ABI, 0, 0 },
+    { "min-policy-abi", VALUE_ABI, 0, 0 },
+    { "platform-info-mask", VALUE_MASK, 0, 0 },
+    { "platform-info-required", VALUE_MASK, 0, 0 },
+    { "product", VALUE_PRODUCT, 0, 0 },
 };
+
+static const KeySpec *
+find_key(const char *key)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(key_specs); i++)
+        if (g_str_equal(key, key_specs[i].key))
+            return &key_specs[i];
+    return NULL;
+}
+
+gboolean
+snpg_reference_is_key(const char *key)
+{
+    return key && find_key(key) != NULL;
+}
 
 static gboolean
 value_error(const char *key, const char *value, const char *why, GError **error)
@@ -25,77 +74,228 @@ value_error(const char *key, const char *value, const char *why, GError **error)
     return FALSE;
 }
 
-static gboolean
-get_hex(GKeyFile *kf, const char *key, gsize len, GBytes **slot, GError **error)
-{
-    g_autofree char *v = g_key_file_get_string(kf, SNPG_REFERENCE_GROUP, key, NULL);
-    g_autoptr(GError) local = NULL;
-    GBytes *b;
-
-    if (!v)
-        return TRUE;
-    if (!(b = snpg_verify_parse_hex(key, g_strstrip(v), len, &local)))
-        return value_error(key, v, local->message, error);
-    if (*slot)
-        g_bytes_unref(*slot);
-    *slot = b;
-    return TRUE;
-}
+/* Errors name the key as the caller knows it: "min-tcb" in a file,
+ * "--min-tcb" on a command line. */
+typedef struct {
+    const KeySpec *spec;
+    gboolean option;
+} Where;
 
 static gboolean
-get_hex_list(GKeyFile *kf, const char *key, gsize len, GPtrArray *list, GError **error)
+where_error(const Where *w, const char *value, const char *why, GError **error)
 {
-    g_auto(GStrv) vs = g_key_file_get_string_list(kf, SNPG_REFERENCE_GROUP, key, NULL, NULL);
-    guint added = 0;
-
-    for (gsize i = 0; vs && vs[i]; i++) {
-        g_autoptr(GError) local = NULL;
-        GBytes *b;
-
-        if (!*g_strstrip(vs[i]))
-            continue;
-        if (!(b = snpg_verify_parse_hex(key, vs[i], len, &local)))
-            return value_error(key, vs[i], local->message, error);
-        g_ptr_array_add(list, b);
-        added++;
-    }
-    /* An empty list means "no check" to the verifier: a key that is present
-     * but empty ("measurement=" from a failed template substitution) must
-     * not silently allow every value. Absent keys remain "not checked". */
-    if (added == 0 && g_key_file_has_key(kf, SNPG_REFERENCE_GROUP, key, NULL))
-        return value_error(key, "", _("the list is empty."), error);
-    return TRUE;
-}
-
-static gboolean
-get_uint(GKeyFile *kf, const char *key, guint64 max, gboolean *present, guint64 *ret,
-         GError **error)
-{
-    g_autofree char *v = g_key_file_get_string(kf, SNPG_REFERENCE_GROUP, key, NULL);
-    const char *p;
-    guint base = 10;
-
-    *present = v != NULL;
-    if (!v)
-        return TRUE;
-    p = g_strstrip(v);
-    if (g_str_has_prefix(p, "0x") || g_str_has_prefix(p, "0X")) {
-        p += 2;
-        base = 16;
-    }
-    if (!g_ascii_string_to_unsigned(p, base, 0, max, ret, NULL))
-        return value_error(key, v, _("not a number in range."), error);
-    return TRUE;
+    if (!w->option)
+        return value_error(w->spec->key, value, why, error);
+    g_set_error(error, SNPG_REFERENCE_ERROR, SNPG_REFERENCE_ERROR_VALUE,
+                _("The option --%s '%s' is invalid: %s"), w->spec->key, value, why);
+    return FALSE;
 }
 
 static void
-take_bytes(GBytes **to, GBytes **from)
+replace_bytes(GBytes **slot, GBytes *b)
 {
-    if (!*from)
-        return;
-    if (*to)
-        g_bytes_unref(*to);
-    *to = g_steal_pointer(from);
+    if (*slot)
+        g_bytes_unref(*slot);
+    *slot = b;
+}
+
+static GBytes **
+hex_slot(SnpgVerifyOptions *o, const char *key)
+{
+    if (g_str_equal(key, "report-data"))
+        return &o->report_data;
+    if (g_str_equal(key, "host-data"))
+        return &o->host_data;
+    if (g_str_equal(key, "family-id"))
+        return &o->family_id;
+    if (g_str_equal(key, "image-id"))
+        return &o->image_id;
+    if (g_str_equal(key, "id-key-digest"))
+        return &o->id_key_digest;
+    return &o->author_key_digest;
+}
+
+/* Parses one value of a known key into o; o may be partly changed on failure. */
+static gboolean
+parse_value(SnpgVerifyOptions *o, const Where *w, const char *raw, GError **error)
+{
+    const KeySpec *spec = w->spec;
+    g_autofree char *name = w->option ? g_strconcat("--", spec->key, NULL) : g_strdup(spec->key);
+    g_autofree char *v = g_strstrip(g_strdup(raw));
+    g_autoptr(GError) local = NULL;
+    const char *p = v;
+    guint64 u = 0;
+
+    /* An empty value never means "no check": a template whose substitution
+     * failed must not switch a check off. */
+    if (!*v)
+        return where_error(w, raw, _("the value is empty."), error);
+
+    switch (spec->kind) {
+    case VALUE_HEX: {
+        GBytes *b = snpg_verify_parse_hex(name, v, spec->len, &local);
+        if (!b)
+            return where_error(w, raw, local->message, error);
+        replace_bytes(hex_slot(o, spec->key), b);
+        return TRUE;
+    }
+    case VALUE_HEX_LIST: {
+        g_auto(GStrv) items = g_strsplit(v, ";", -1);
+        GPtrArray *list = g_str_equal(spec->key, "measurement") ? o->measurements : o->chip_ids;
+        guint added = 0;
+
+        for (gsize i = 0; items[i]; i++) {
+            GBytes *b;
+            /* GKeyFile lists may end with ';' */
+            if (!*g_strstrip(items[i]) && !items[i + 1])
+                continue;
+            if (!(b = snpg_verify_parse_hex(name, items[i], spec->len, &local)))
+                return where_error(w, raw, local->message, error);
+            g_ptr_array_add(list, b);
+            added++;
+        }
+        if (!added)
+            return where_error(w, raw, _("the list is empty."), error);
+        return TRUE;
+    }
+    case VALUE_COUNT:
+    case VALUE_MASK: {
+        gboolean hex = spec->kind == VALUE_MASK;
+        if (g_str_has_prefix(p, "0x") || g_str_has_prefix(p, "0X")) {
+            p += 2;
+            hex = TRUE;
+        }
+        if (!g_ascii_string_to_unsigned(p, hex ? 16 : 10, 0, spec->kind == VALUE_MASK ? G_MAXUINT64 : spec->max,
+                                        &u, NULL))
+            return where_error(w, raw, spec->kind == VALUE_MASK
+                                   ? _("not a hexadecimal bit mask.")
+                                   : _("not a number in range."), error);
+        if (g_str_equal(spec->key, "vmpl"))
+            o->vmpl = (gint)u;
+        else if (g_str_equal(spec->key, "min-guest-svn"))
+            o->min_guest_svn = (gint64)u;
+        else if (g_str_equal(spec->key, "policy-max")) {
+            o->has_policy_max = TRUE;
+            o->policy_max = u;
+        } else if (g_str_equal(spec->key, "platform-info-mask")) {
+            o->has_platform_info_mask = TRUE;
+            o->platform_info_mask = u;
+        } else {
+            o->platform_info_required = u;
+        }
+        return TRUE;
+    }
+    case VALUE_TCB:
+        if (!snpg_tcb_min_parse(v, &o->min_tcb, &local))
+            return where_error(w, raw, local->message, error);
+        return TRUE;
+    case VALUE_BOOL:
+        if (g_str_equal(v, "true") || g_str_equal(v, "1"))
+            o->allow_debug = TRUE;
+        else if (g_str_equal(v, "false") || g_str_equal(v, "0"))
+            o->allow_debug = FALSE;
+        else
+            return where_error(w, raw, _("not true or false."), error);
+        return TRUE;
+    case VALUE_ABI: {
+        gboolean policy = g_str_equal(spec->key, "min-policy-abi");
+        if (!snpg_verify_parse_abi(v, policy ? &o->min_policy_abi_major : &o->min_abi_major,
+                                   policy ? &o->min_policy_abi_minor : &o->min_abi_minor))
+            return where_error(w, raw, _("not MAJOR.MINOR."), error);
+        return TRUE;
+    }
+    case VALUE_PRODUCT:
+        o->product = snpg_product_from_string(v);
+        if (o->product == SNPG_PRODUCT_UNKNOWN)
+            return where_error(w, raw, _("not Milan, Genoa or Turin."), error);
+        return TRUE;
+    }
+    g_assert_not_reached();
+}
+
+static gboolean
+set_value(SnpgVerifyOptions *opts, const char *key, const char *value, gboolean option,
+          GError **error)
+{
+    Where w = { find_key(key), option };
+
+    if (!w.spec) {
+        g_set_error(error, SNPG_REFERENCE_ERROR, SNPG_REFERENCE_ERROR_KEY,
+                    _("The reference values hold the unknown key '%s'."), key);
+        return FALSE;
+    }
+    return parse_value(opts, &w, value, error);
+}
+
+gboolean
+snpg_reference_set_value(SnpgVerifyOptions *opts, const char *key, const char *value,
+                         GError **error)
+{
+    return set_value(opts, key, value, FALSE, error);
+}
+
+gboolean
+snpg_reference_set_option(SnpgVerifyOptions *opts, const char *key, const char *value,
+                          GError **error)
+{
+    return set_value(opts, key, value, TRUE, error);
+}
+
+/* Copies the value of key from "from" (freshly parsed) into "to". */
+static void
+merge_key(SnpgVerifyOptions *to, SnpgVerifyOptions *from, const KeySpec *spec)
+{
+    const char *key = spec->key;
+
+    switch (spec->kind) {
+    case VALUE_HEX:
+        replace_bytes(hex_slot(to, key), g_steal_pointer(hex_slot(from, key)));
+        break;
+    case VALUE_HEX_LIST: {
+        gboolean m = g_str_equal(key, "measurement");
+        GPtrArray *src = m ? from->measurements : from->chip_ids;
+        for (guint i = 0; i < src->len; i++)
+            g_ptr_array_add(m ? to->measurements : to->chip_ids,
+                            g_bytes_ref(g_ptr_array_index(src, i)));
+        break;
+    }
+    case VALUE_COUNT:
+    case VALUE_MASK:
+        if (g_str_equal(key, "vmpl"))
+            to->vmpl = from->vmpl;
+        else if (g_str_equal(key, "min-guest-svn"))
+            to->min_guest_svn = from->min_guest_svn;
+        else if (g_str_equal(key, "policy-max")) {
+            to->has_policy_max = TRUE;
+            to->policy_max = from->policy_max;
+        } else if (g_str_equal(key, "platform-info-mask")) {
+            to->has_platform_info_mask = TRUE;
+            to->platform_info_mask = from->platform_info_mask;
+        } else {
+            to->platform_info_required = from->platform_info_required;
+        }
+        break;
+    case VALUE_TCB:
+#define TAKE_TCB(f) if (from->min_tcb.f >= 0) to->min_tcb.f = from->min_tcb.f;
+        TAKE_TCB(fmc) TAKE_TCB(bl) TAKE_TCB(tee) TAKE_TCB(snp) TAKE_TCB(ucode)
+#undef TAKE_TCB
+        break;
+    case VALUE_BOOL:
+        to->allow_debug = from->allow_debug;
+        break;
+    case VALUE_ABI:
+        if (g_str_equal(key, "min-policy-abi")) {
+            to->min_policy_abi_major = from->min_policy_abi_major;
+            to->min_policy_abi_minor = from->min_policy_abi_minor;
+        } else {
+            to->min_abi_major = from->min_abi_major;
+            to->min_abi_minor = from->min_abi_minor;
+        }
+        break;
+    case VALUE_PRODUCT:
+        to->product = from->product;
+        break;
+    }
 }
 
 gboolean
@@ -105,14 +305,12 @@ snpg_reference_load_data(const char *data, gsize len, SnpgVerifyOptions *opts, G
     g_autoptr(GError) local = NULL;
     g_auto(SnpgVerifyOptions) t = { 0 };
     g_auto(GStrv) keys = NULL;
-    g_autofree char *tcb = NULL;
-    g_autofree char *abi = NULL;
-    g_autofree char *policy_abi = NULL;
-    g_autofree char *product = NULL;
-    gboolean present = FALSE, has_debug;
-    guint64 u = 0;
+    g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
 
-    if (len > REFERENCE_MAX || !g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, &local)) {
+    /* Translations kept, so that a localized key ("measurement[de]") is
+     * seen and refused rather than silently dropped. */
+    if (len > REFERENCE_MAX ||
+        !g_key_file_load_from_data(kf, data, len, G_KEY_FILE_KEEP_TRANSLATIONS, &local)) {
         g_set_error(error, SNPG_REFERENCE_ERROR, SNPG_REFERENCE_ERROR_SYNTAX,
                     _("The reference values are not a key file: %s"),
                     local ? local->message : _("too large"));
@@ -123,104 +321,40 @@ snpg_reference_load_data(const char *data, gsize len, SnpgVerifyOptions *opts, G
                     _("The reference values have no group '[%s]'."), SNPG_REFERENCE_GROUP);
         return FALSE;
     }
-    /* Unknown keys are refused: a typo must not silently drop a check. */
+    /* Unknown keys are refused: a typo must not silently drop a check. A
+     * key given twice is ambiguous (GKeyFile would keep the last one). */
     keys = g_key_file_get_keys(kf, SNPG_REFERENCE_GROUP, NULL, NULL);
     for (gsize i = 0; keys && keys[i]; i++) {
-        gboolean known = FALSE;
-        for (gsize k = 0; k < G_N_ELEMENTS(known_keys) && !known; k++)
-            known = g_str_equal(keys[i], known_keys[k]);
-        if (!known) {
+        if (strchr(keys[i], '[')) {
+            g_set_error(error, SNPG_REFERENCE_ERROR, SNPG_REFERENCE_ERROR_KEY,
+                        _("The reference values hold the localized key '%s': reference values "
+                          "have no translations."), keys[i]);
+            return FALSE;
+        }
+        if (!find_key(keys[i])) {
             g_set_error(error, SNPG_REFERENCE_ERROR, SNPG_REFERENCE_ERROR_KEY,
                         _("The reference values hold the unknown key '%s'."), keys[i]);
+            return FALSE;
+        }
+        if (!g_hash_table_add(seen, keys[i])) {
+            g_set_error(error, SNPG_REFERENCE_ERROR, SNPG_REFERENCE_ERROR_KEY,
+                        _("The reference values give the key '%s' more than once."), keys[i]);
             return FALSE;
         }
     }
 
     snpg_verify_options_init(&t);
-    if (!get_hex_list(kf, "measurement", 48, t.measurements, error) ||
-        !get_hex(kf, "report-data", 64, &t.report_data, error) ||
-        !get_hex(kf, "host-data", 32, &t.host_data, error) ||
-        !get_hex(kf, "family-id", 16, &t.family_id, error) ||
-        !get_hex(kf, "image-id", 16, &t.image_id, error) ||
-        !get_hex(kf, "id-key-digest", 48, &t.id_key_digest, error) ||
-        !get_hex(kf, "author-key-digest", 48, &t.author_key_digest, error) ||
-        !get_hex_list(kf, "chip-id", 64, t.chip_ids, error))
-        return FALSE;
-    if (!get_uint(kf, "vmpl", 3, &present, &u, error))
-        return FALSE;
-    if (present)
-        t.vmpl = (gint)u;
-    if (!get_uint(kf, "min-guest-svn", G_MAXUINT32, &present, &u, error))
-        return FALSE;
-    if (present)
-        t.min_guest_svn = (gint64)u;
-    if ((tcb = g_key_file_get_string(kf, SNPG_REFERENCE_GROUP, "min-tcb", NULL)) &&
-        !snpg_tcb_min_parse(g_strstrip(tcb), &t.min_tcb, &local))
-        return value_error("min-tcb", tcb, local->message, error);
-    has_debug = g_key_file_has_key(kf, SNPG_REFERENCE_GROUP, "allow-debug", NULL);
-    if (has_debug) {
-        t.allow_debug = g_key_file_get_boolean(kf, SNPG_REFERENCE_GROUP, "allow-debug", &local);
-        if (local)
-            return value_error("allow-debug", "", local->message, error);
-    }
-    if (!get_uint(kf, "policy-max", G_MAXUINT64, &t.has_policy_max, &t.policy_max, error) ||
-        !get_uint(kf, "platform-info-mask", G_MAXUINT64, &t.has_platform_info_mask,
-                  &t.platform_info_mask, error) ||
-        !get_uint(kf, "platform-info-required", G_MAXUINT64, &present,
-                  &t.platform_info_required, error))
-        return FALSE;
-    if ((abi = g_key_file_get_string(kf, SNPG_REFERENCE_GROUP, "min-abi", NULL)) &&
-        !snpg_verify_parse_abi(g_strstrip(abi), &t.min_abi_major, &t.min_abi_minor))
-        return value_error("min-abi", abi, _("not MAJOR.MINOR."), error);
-    if ((policy_abi = g_key_file_get_string(kf, SNPG_REFERENCE_GROUP, "min-policy-abi", NULL)) &&
-        !snpg_verify_parse_abi(g_strstrip(policy_abi), &t.min_policy_abi_major, &t.min_policy_abi_minor))
-        return value_error("min-policy-abi", policy_abi, _("not MAJOR.MINOR."), error);
-    if ((product = g_key_file_get_string(kf, SNPG_REFERENCE_GROUP, "product", NULL))) {
-        t.product = snpg_product_from_string(g_strstrip(product));
-        if (t.product == SNPG_PRODUCT_UNKNOWN)
-            return value_error("product", product, _("not Milan, Genoa or Turin."), error);
+    for (gsize i = 0; keys && keys[i]; i++) {
+        g_autofree char *v = g_key_file_get_string(kf, SNPG_REFERENCE_GROUP, keys[i], &local);
+        if (!v)
+            return value_error(keys[i], "", local->message, error);
+        if (!snpg_reference_set_value(&t, keys[i], v, error))
+            return FALSE;
     }
 
     /* All parsed: merge. */
-    for (guint i = 0; i < t.measurements->len; i++)
-        g_ptr_array_add(opts->measurements, g_bytes_ref(g_ptr_array_index(t.measurements, i)));
-    for (guint i = 0; i < t.chip_ids->len; i++)
-        g_ptr_array_add(opts->chip_ids, g_bytes_ref(g_ptr_array_index(t.chip_ids, i)));
-    take_bytes(&opts->report_data, &t.report_data);
-    take_bytes(&opts->host_data, &t.host_data);
-    take_bytes(&opts->family_id, &t.family_id);
-    take_bytes(&opts->image_id, &t.image_id);
-    take_bytes(&opts->id_key_digest, &t.id_key_digest);
-    take_bytes(&opts->author_key_digest, &t.author_key_digest);
-    if (t.vmpl >= 0)
-        opts->vmpl = t.vmpl;
-    if (t.min_guest_svn >= 0)
-        opts->min_guest_svn = t.min_guest_svn;
-#define TAKE_TCB(f) if (t.min_tcb.f >= 0) opts->min_tcb.f = t.min_tcb.f;
-    TAKE_TCB(fmc) TAKE_TCB(bl) TAKE_TCB(tee) TAKE_TCB(snp) TAKE_TCB(ucode)
-#undef TAKE_TCB
-    if (has_debug)
-        opts->allow_debug = t.allow_debug;
-    if (t.has_policy_max) {
-        opts->has_policy_max = TRUE;
-        opts->policy_max = t.policy_max;
-    }
-    if (t.min_abi_major >= 0) {
-        opts->min_abi_major = t.min_abi_major;
-        opts->min_abi_minor = t.min_abi_minor;
-    }
-    if (t.min_policy_abi_major >= 0) {
-        opts->min_policy_abi_major = t.min_policy_abi_major;
-        opts->min_policy_abi_minor = t.min_policy_abi_minor;
-    }
-    if (t.has_platform_info_mask) {
-        opts->has_platform_info_mask = TRUE;
-        opts->platform_info_mask = t.platform_info_mask;
-    }
-    if (present)
-        opts->platform_info_required = t.platform_info_required;
-    if (t.product != SNPG_PRODUCT_UNKNOWN)
-        opts->product = t.product;
+    for (gsize i = 0; keys && keys[i]; i++)
+        merge_key(opts, &t, find_key(keys[i]));
     return TRUE;
 }
 

@@ -19,8 +19,23 @@ typedef enum {
     SNPG_REFERENCE_ERROR_VALUE,     /* a malformed value */
 } SnpgReferenceError;
 
+/* One value of a reference key, as written in a file or given as the
+ * option of the same name (--min-tcb is "min-tcb"): parsed by the one parser
+ * for that key and merged into opts (set values replace, measurement and
+ * chip-id lists append, min-tcb merges per component). An empty value is an
+ * error, never "no check". SNPG_REFERENCE_ERROR_KEY for an unknown key,
+ * _VALUE for a malformed value; both name the key. */
+gboolean snpg_reference_set_value(SnpgVerifyOptions *opts, const char *key, const char *value,
+                                  GError **error);
+/* The same, for the option --KEY: errors name "--KEY". */
+gboolean snpg_reference_set_option(SnpgVerifyOptions *opts, const char *key, const char *value,
+                                   GError **error);
+/* TRUE when key is a reference key. */
+gboolean snpg_reference_is_key(const char *key);
+
 /* Parses reference values and merges them into opts (set values replace,
- * measurement and chip-id lists append). opts is unchanged on failure. */
+ * measurement and chip-id lists append). opts is unchanged on failure.
+ * Unknown, localized (key[lang]) and repeated keys are refused. */
 gboolean snpg_reference_load_data(const char *data, gsize len, SnpgVerifyOptions *opts,
                                   GError **error);
 gboolean snpg_reference_load_file(const char *path, SnpgVerifyOptions *opts, GError **error);

@@ -118,6 +118,17 @@ snpg_verify_result_has(const SnpgVerifyResult *result, SnpgVerifyReason reason)
 }
 
 void
+snpg_verify_result_insert(SnpgVerifyResult *result, guint index, SnpgVerifyReason reason,
+                          const char *detail)
+{
+    SnpgVerifyFailure *f = g_new0(SnpgVerifyFailure, 1);
+
+    f->reason = reason;
+    f->detail = g_strdup(detail);
+    g_ptr_array_insert(result->failures, (gint)MIN(index, result->failures->len), f);
+}
+
+void
 snpg_verify_result_free(SnpgVerifyResult *result)
 {
     if (!result)
@@ -146,27 +157,34 @@ snpg_tcb_min_parse(const char *text, SnpgTcbMin *min, GError **error)
 {
     g_auto(GStrv) parts = g_strsplit(text, ",", -1);
     SnpgTcbMin out = *min;
+    SnpgTcbMin given;
 
+    /* Empty text or an empty item would mean "no minimum": refused, as is a
+     * component named twice (which one was meant?). */
+    snpg_tcb_min_init(&given);
+    if (!parts[0])
+        goto bad;
     for (gsize i = 0; parts[i]; i++) {
         g_auto(GStrv) kv = g_strsplit(g_strstrip(parts[i]), "=", 2);
         guint64 v = 0;
         gint *slot = NULL;
+        gint *seen = NULL;
 
         if (!kv[0] || !kv[1])
             goto bad;
         if (g_str_equal(kv[0], "fmc"))
-            slot = &out.fmc;
+            slot = &out.fmc, seen = &given.fmc;
         else if (g_str_equal(kv[0], "bl"))
-            slot = &out.bl;
+            slot = &out.bl, seen = &given.bl;
         else if (g_str_equal(kv[0], "tee"))
-            slot = &out.tee;
+            slot = &out.tee, seen = &given.tee;
         else if (g_str_equal(kv[0], "snp"))
-            slot = &out.snp;
+            slot = &out.snp, seen = &given.snp;
         else if (g_str_equal(kv[0], "ucode") || g_str_equal(kv[0], "microcode"))
-            slot = &out.ucode;
-        if (!slot || !g_ascii_string_to_unsigned(kv[1], 10, 0, 255, &v, NULL))
+            slot = &out.ucode, seen = &given.ucode;
+        if (!slot || *seen >= 0 || !g_ascii_string_to_unsigned(g_strstrip(kv[1]), 10, 0, 255, &v, NULL))
             goto bad;
-        *slot = (gint)v;
+        *slot = *seen = (gint)v;
     }
     *min = out;
     return TRUE;
@@ -189,6 +207,36 @@ snpg_verify_options_init(SnpgVerifyOptions *opts)
     snpg_tcb_min_init(&opts->min_tcb);
     opts->min_abi_major = opts->min_abi_minor = -1;
     opts->min_policy_abi_major = opts->min_policy_abi_minor = -1;
+}
+
+static GPtrArray *
+bytes_list_copy(GPtrArray *from)
+{
+    GPtrArray *to = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+
+    for (guint i = 0; from && i < from->len; i++)
+        g_ptr_array_add(to, g_bytes_ref(g_ptr_array_index(from, i)));
+    return to;
+}
+
+static GBytes *
+bytes_ref0(GBytes *b)
+{
+    return b ? g_bytes_ref(b) : NULL;
+}
+
+void
+snpg_verify_options_copy(SnpgVerifyOptions *to, const SnpgVerifyOptions *from)
+{
+    *to = *from;
+    to->measurements = bytes_list_copy(from->measurements);
+    to->chip_ids = bytes_list_copy(from->chip_ids);
+    to->report_data = bytes_ref0(from->report_data);
+    to->host_data = bytes_ref0(from->host_data);
+    to->family_id = bytes_ref0(from->family_id);
+    to->image_id = bytes_ref0(from->image_id);
+    to->id_key_digest = bytes_ref0(from->id_key_digest);
+    to->author_key_digest = bytes_ref0(from->author_key_digest);
 }
 
 void
@@ -346,6 +394,8 @@ x509_ref(X509 *cert)
 void
 snpg_verifier_set_trust_root(SnpgVerifier *v, X509 *root)
 {
+    if (root == v->trust_root || (root && v->trust_root && X509_cmp(root, v->trust_root) == 0))
+        return;
     X509_free(v->trust_root);
     v->trust_root = x509_ref(root);
     g_hash_table_remove_all(v->cache);
@@ -357,7 +407,8 @@ snpg_verifier_set_supplied(SnpgVerifier *v, SnpgAmdCertKind kind, X509 *cert)
     g_return_if_fail((guint)kind < SNPG_AMD_CERT_LAST);
     /* The same certificate again (each session of a guest offers its ASK):
      * the cached verdicts still hold. */
-    if (cert && v->supplied[kind] && X509_cmp(v->supplied[kind], cert) == 0)
+    if (cert == v->supplied[kind] ||
+        (cert && v->supplied[kind] && X509_cmp(v->supplied[kind], cert) == 0))
         return;
     X509_free(v->supplied[kind]);
     v->supplied[kind] = x509_ref(cert);
@@ -377,6 +428,9 @@ snpg_verifier_set_supplied_der(SnpgVerifier *v, SnpgAmdCertKind kind, GBytes *de
     if (!(cert = snpg_cert_load(g_bytes_get_data(der, NULL), g_bytes_get_size(der), error)))
         return FALSE;
     snpg_verifier_set_supplied(v, kind, cert);
+    /* The same certificate in another encoding keeps the cached verdicts
+     * (set_supplied returns early): the old bytes must still be dropped. */
+    g_clear_pointer(&v->supplied_der[kind], g_bytes_unref);
     v->supplied_der[kind] = g_bytes_ref(der);
     return TRUE;
 }
@@ -384,6 +438,8 @@ snpg_verifier_set_supplied_der(SnpgVerifier *v, SnpgAmdCertKind kind, GBytes *de
 void
 snpg_verifier_set_crl(SnpgVerifier *v, X509_CRL *crl)
 {
+    if (crl == v->crl)
+        return;
     X509_CRL_free(v->crl);
     v->crl = crl;
     if (crl)

@@ -79,7 +79,8 @@ typedef struct {
 
 void snpg_tcb_min_init(SnpgTcbMin *min);
 gboolean snpg_tcb_min_is_set(const SnpgTcbMin *min);
-/* "fmc=N,bl=N,tee=N,snp=N,ucode=N" (any subset, N in 0..255); merges into *min. */
+/* "fmc=N,bl=N,tee=N,snp=N,ucode=N" (any non-empty subset, each at most once,
+ * N in 0..255); merges into *min. Empty text is an error, not "no minimum". */
 gboolean snpg_tcb_min_parse(const char *text, SnpgTcbMin *min, GError **error);
 
 typedef struct {
@@ -111,6 +112,8 @@ typedef struct {
 
 void snpg_verify_options_init(SnpgVerifyOptions *opts);
 void snpg_verify_options_clear(SnpgVerifyOptions *opts);
+/* A deep copy of from into to (uninitialized); clear it with _clear. */
+void snpg_verify_options_copy(SnpgVerifyOptions *to, const SnpgVerifyOptions *from);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SnpgVerifyOptions, snpg_verify_options_clear)
 
 /* Hex of exactly want_len bytes (hex.h), with an optional 0x prefix and ':' or
@@ -130,6 +133,10 @@ typedef struct {
 
 gboolean snpg_verify_result_accepted(const SnpgVerifyResult *result);
 gboolean snpg_verify_result_has(const SnpgVerifyResult *result, SnpgVerifyReason reason);
+/* Adds a failure at index (at most the end): for callers that check more
+ * than the verifier does (policy.h). */
+void snpg_verify_result_insert(SnpgVerifyResult *result, guint index, SnpgVerifyReason reason,
+                               const char *detail);
 void snpg_verify_result_free(SnpgVerifyResult *result);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SnpgVerifyResult, snpg_verify_result_free)
 
@@ -139,7 +146,9 @@ SnpgVerifier *snpg_verifier_new(void);
 void snpg_verifier_free(SnpgVerifier *verifier);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SnpgVerifier, snpg_verifier_free)
 
-/* A root the caller trusts explicitly (the simulated processor's test ARK).
+/* A root the caller trusts explicitly (the simulated processor's test ARK;
+ * NULL: none). Setting the same root (or the same CRL object) again keeps
+ * the cached verdicts.
  * AMD's pinned roots are always trusted; roots arriving with a report never. */
 void snpg_verifier_set_trust_root(SnpgVerifier *verifier, X509 *root);
 /* Certificates supplied with the evidence (--ark, --ask/--asvk). They are

@@ -102,15 +102,19 @@ verifier_main(gpointer data)
 {
     VerifierSide *v = data;
     g_autoptr(SnpgVerifier) verifier = snpg_verifier_new();
-    SnpgAttestContext ctx = { .verifier = verifier, .options = v->options,
-                              .cache_dir = v->cache_dir };
+    g_autoptr(SnpgAttestPolicy) policy = snpg_attest_policy_new_with_verifier(verifier);
+    SnpgAttestContext ctx = { .policy = policy };
     SnpgVerifierConfig cfg = { .verify = snpg_attest_verify, .user_data = &ctx,
                                .payload = v->payload, .read_timeout_us = 10 * G_USEC_PER_SEC };
 
     if (v->trust_sim)
         snpg_verifier_set_trust_root(verifier, env.trust_root);
+    snpg_verify_options_clear(snpg_attest_policy_get_options(policy));
+    snpg_verify_options_copy(snpg_attest_policy_get_options(policy), v->options);
+    snpg_attest_policy_set_cache_dir(policy, v->cache_dir);
     v->ok = snpg_session_run_verifier(v->fd, &cfg, &v->result, &v->error);
     v->verdict = g_steal_pointer(&ctx.result);
+    snpg_attest_context_clear(&ctx);
     close(v->fd);
     return NULL;
 }

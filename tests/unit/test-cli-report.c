@@ -298,7 +298,7 @@ test_verify_cache(void)
         snpg_run(&run, NULL, "report", "verify", report3, "--cache", empty, "--now", now3, NULL);
         g_assert_cmpint(run.exit_code, ==, 3);
         g_assert_true(g_str_has_prefix(run.out, "cert-missing: "));
-        g_assert_nonnull(strstr(run.err, "has no VCEK"));
+        g_assert_nonnull(strstr(run.out, "has no VCEK"));
     }
     /* A v2 report carries no CPUID: --product names the cache's product. */
     {

@@ -615,6 +615,55 @@ test_reason_table(void)
     g_assert_cmpint(snpg_verify_reason_from_string("nope"), ==, -1);
 }
 
+/* The same ASK offered in another encoding each session (PEM, then DER):
+ * the verifier keeps one copy, never one per offer. Counted through the
+ * free notifications of the bytes it was given. */
+static guint supplied_freed;
+
+static void
+count_free(gpointer data)
+{
+    supplied_freed++;
+    g_free(data);
+}
+
+static GBytes *
+counted_bytes(const void *data, gsize len)
+{
+    return g_bytes_new_with_free_func(g_memdup2(data, len), len, count_free, NULL);
+}
+
+static void
+test_supplied_encodings(void)
+{
+    g_autoptr(SnpgVector) a = snpg_vector_load("genoa-v3-vcek-ccf-4ae0e73a");
+    g_autoptr(GBytes) pem = snpg_test_read(a->ask_path);
+    g_autoptr(X509) ask = snpg_cert_load(g_bytes_get_data(pem, NULL), g_bytes_get_size(pem), NULL);
+    g_autoptr(SnpgVerifier) v = snpg_verifier_new();
+    g_auto(SnpgVerifyOptions) o = { 0 };
+    unsigned char *der = NULL;
+    int der_len = i2d_X509(ask, &der);
+    const guint rounds = 50;
+
+    g_assert_cmpint(der_len, >, 0);
+    opts_at(&o, a->window_mid);
+    supplied_freed = 0;
+    for (guint i = 0; i < 2 * rounds; i++) {
+        g_autoptr(GBytes) b = i % 2 ? counted_bytes(der, (gsize)der_len)
+                                    : counted_bytes(g_bytes_get_data(pem, NULL), g_bytes_get_size(pem));
+        g_autoptr(GError) error = NULL;
+        g_assert_true(snpg_verifier_set_supplied_der(v, SNPG_AMD_CERT_ASK, b, &error));
+        g_assert_no_error(error);
+    }
+    /* Every copy but the one held now was released. */
+    g_assert_cmpuint(supplied_freed, ==, 2 * rounds - 1);
+    /* And the verdict is unchanged: still AMD's pinned ASK. */
+    assert_reasons(v, a->report, a->leaf, &o, "");
+    OPENSSL_free(der);
+    g_clear_pointer(&v, snpg_verifier_free);
+    g_assert_cmpuint(supplied_freed, ==, 2 * rounds);
+}
+
 static void
 test_cache(void)
 {
@@ -1213,6 +1262,7 @@ main(int argc, char **argv)
     g_test_add_func("/verify/policy/rejections", test_policy_rejections);
     g_test_add_func("/verify/policy/min-tcb", test_min_tcb_components);
     g_test_add_func("/verify/cache", test_cache);
+    g_test_add_func("/verify/supplied/encodings", test_supplied_encodings);
     g_test_add_func("/verify/chain/crl-foreign", test_crl_foreign);
     g_test_add_func("/verify/sim/accepted", test_sim_accepted);
     g_test_add_func("/verify/sim/debug", test_sim_debug);
