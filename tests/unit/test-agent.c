@@ -85,7 +85,7 @@ static int
 connect_agent(const char *address)
 {
     for (int i = 0; i < 500; i++) {
-        int fd = snpg_transport_connect(address, NULL);
+        int fd = snpg_transport_connect(address, G_MAXINT64, NULL);
         if (fd >= 0)
             return fd;
         g_usleep(10 * 1000);
