@@ -229,7 +229,8 @@ set_refusal(SnpgRefusal *refusal, guint16 reason, const char *text)
 }
 
 /* The session's delivery step: DONE goes to the verifier only when this
- * returns TRUE. */
+ * returns TRUE. On FALSE the session sends the refusal as ABORT and reports
+ * its text as the error. */
 static gboolean
 deliver_payload(const SnpgKeyPayload *payload, SnpgRefusal *ret_refusal, gpointer user_data)
 {
@@ -240,9 +241,7 @@ deliver_payload(const SnpgKeyPayload *payload, SnpgRefusal *ret_refusal, gpointe
      * agent has no disk to read: the key is not handed on unchecked. */
     if (payload->luks_cipher || payload->luks_key_bits || payload->has_luks_header_sha256) {
         set_refusal(ret_refusal, SNPG_PROTO_REASON_LUKS_UNCHECKED,
-                    _("this agent cannot check the LUKS2 expectations it was sent"));
-        fail(_("the verifier expects a LUKS2 header this agent cannot check: the key is not "
-               "handed on"));
+                    _("the verifier expects a LUKS2 header this agent has no disk to check"));
         return FALSE;
     }
     if (!payload->disk_key) {
@@ -251,7 +250,6 @@ deliver_payload(const SnpgKeyPayload *payload, SnpgRefusal *ret_refusal, gpointe
     }
     if (!deliver_key(payload->disk_key, &error)) {
         set_refusal(ret_refusal, SNPG_PROTO_REASON_DELIVERY, error->message);
-        fail("%s", error->message);
         return FALSE;
     }
     say(_("received the disk key (%zu bytes)"), snpg_secret_len(payload->disk_key));
