@@ -172,6 +172,8 @@ write_all_fd(int fd, const guint8 *data, gsize len)
         ssize_t n = write(fd, data, len);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n == 0)
+            errno = EIO;
         if (n <= 0)
             return FALSE;
         data += n;
@@ -189,21 +191,24 @@ deliver_key(SnpgSecret *key, GError **error)
     const char *what = opt_key_fd >= 0 ? "--key-fd" : _("standard output");
     int fd = opt_key_fd >= 0 ? opt_key_fd : STDOUT_FILENO;
     gboolean ok;
+    int saved;
 
     if (opt_key_out && !g_str_equal(opt_key_out, "-")) {
-        what = opt_key_out;
         fd = open(opt_key_out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0) {
-            int saved = errno;
+            saved = errno;
             g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
                         _("cannot create '%s': %s"), opt_key_out, g_strerror(saved));
             return FALSE;
         }
         ok = write_all_fd(fd, snpg_secret_data(key), snpg_secret_len(key)) && fsync(fd) == 0;
-        if (close(fd) != 0)
+        saved = errno;
+        if (close(fd) != 0 && ok) {
             ok = FALSE;
+            saved = errno;
+        }
         if (!ok) {
-            int saved = errno;
+            /* Our own file, incomplete: nothing half-written stays behind. */
             unlink(opt_key_out);
             g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
                         _("cannot write '%s': %s"), opt_key_out, g_strerror(saved));
@@ -212,7 +217,7 @@ deliver_key(SnpgSecret *key, GError **error)
     }
     /* A pipe or a terminal cannot be synced; written is delivered. */
     if (!write_all_fd(fd, snpg_secret_data(key), snpg_secret_len(key))) {
-        int saved = errno;
+        saved = errno;
         g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
                     _("cannot write the key to %s: %s"), what, g_strerror(saved));
         return FALSE;

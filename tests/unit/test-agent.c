@@ -51,8 +51,9 @@ typedef struct {
     int err_fd;
 } Agent;
 
+/* With ret_stdout, the agent's standard output is a pipe to the caller. */
 static void
-agent_start(Agent *agent, const char *const *extra)
+agent_start_piped(Agent *agent, const char *const *extra, int *ret_stdout)
 {
     g_autoptr(GPtrArray) argv = g_ptr_array_new();
     g_autoptr(GError) error = NULL;
@@ -62,8 +63,15 @@ agent_start(Agent *agent, const char *const *extra)
         g_ptr_array_add(argv, (gpointer)extra[i]);
     g_ptr_array_add(argv, NULL);
     g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
-                                           NULL, NULL, &agent->pid, NULL, NULL, &agent->err_fd, &error));
+                                           NULL, NULL, &agent->pid, NULL, ret_stdout, &agent->err_fd,
+                                           &error));
     g_assert_no_error(error);
+}
+
+static void
+agent_start(Agent *agent, const char *const *extra)
+{
+    agent_start_piped(agent, extra, NULL);
 }
 
 /* Waits for the agent to exit; returns its exit code and its stderr. */
@@ -254,6 +262,32 @@ test_existing_key_file_untouched(void)
     g_assert_nonnull(strstr(err, "File exists"));
     g_assert_true(g_file_get_contents(key_out, &content, &len, NULL));
     g_assert_cmpmem(content, len, "old", 3);
+}
+
+/* A reader that went away (--key-out - into a closed pipe): the agent is
+ * not killed by SIGPIPE, it tells the verifier the key was not delivered. */
+static void
+test_closed_key_pipe_not_confirmed(void)
+{
+    g_autofree char *id = write_identity("pipe.id", 0x30000);
+    g_autofree char *sock = g_build_filename(tmp, "pipe.sock", NULL);
+    g_autofree char *address = g_strdup_printf("unix:%s", sock);
+    g_autofree char *psp = g_strdup_printf("sim:%s", id);
+    const char *args[] = { "--listen", address, "--psp", psp, "--key-out", "-", "--attempts", "1",
+                           "--verifier-pin", pin_hex, NULL };
+    g_auto(SnpgVerifierResult) result = { 0 };
+    g_autofree char *err = NULL;
+    Agent agent;
+    int out;
+
+    agent_start_piped(&agent, args, &out);
+    close(out);
+    g_assert_false(verify_once(connect_agent(address), FALSE, &result));
+    g_assert_cmpint(agent_wait(&agent, &err), ==, 1);
+    g_assert_true(result.key_sent);
+    g_assert_false(result.key_confirmed);
+    g_assert_cmpuint(result.delivery_refusal.reasons[0], ==, SNPG_PROTO_REASON_DELIVERY);
+    g_assert_nonnull(strstr(err, "standard output"));
 }
 
 /* A verifier that refused hangs up; what follows (here a verifier that dies
@@ -658,6 +692,7 @@ main(int argc, char **argv)
     g_test_add_func("/agent/final-refusal-writes-nothing", test_final_refusal_writes_nothing);
     g_test_add_func("/agent/survives-verifier-restart", test_survives_verifier_restart);
     g_test_add_func("/agent/existing-key-file-untouched", test_existing_key_file_untouched);
+    g_test_add_func("/agent/closed-key-pipe-not-confirmed", test_closed_key_pipe_not_confirmed);
     g_test_add_func("/agent/refusal-is-the-final-status", test_refusal_is_the_final_status);
     g_test_add_func("/agent/unstarted-connections-not-counted", test_unstarted_connections_not_counted);
     g_test_add_func("/agent/wait-has-a-deadline", test_wait_has_a_deadline);
