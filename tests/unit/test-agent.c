@@ -472,6 +472,108 @@ test_port_waits_for_late_host(void)
     snpg_verifier_result_clear(&host.result);
 }
 
+/* A pty pair for the agent as a program: it gets the slave (--device), the
+ * test plays the host on the master. The slave is raw, and stays so while
+ * the test holds it open too. */
+static int
+open_pty(char **ret_slave_path, int *ret_slave)
+{
+    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    struct termios raw;
+
+    g_assert_cmpint(master, >=, 0);
+    g_assert_cmpint(grantpt(master), ==, 0);
+    g_assert_cmpint(unlockpt(master), ==, 0);
+    *ret_slave_path = g_strdup(ptsname(master));
+    *ret_slave = open(*ret_slave_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    g_assert_cmpint(*ret_slave, >=, 0);
+    g_assert_cmpint(tcgetattr(*ret_slave, &raw), ==, 0);
+    cfmakeraw(&raw);
+    g_assert_cmpint(tcsetattr(*ret_slave, TCSANOW, &raw), ==, 0);
+    return master;
+}
+
+/* Waits until the process has path open. */
+static void
+wait_until_open(GPid pid, const char *path)
+{
+    g_autofree char *fd_dir = g_strdup_printf("/proc/%d/fd", (int)pid);
+
+    for (int i = 0; i < 500; i++) {
+        g_autoptr(GDir) dir = g_dir_open(fd_dir, 0, NULL);
+        const char *entry;
+
+        while (dir && (entry = g_dir_read_name(dir))) {
+            g_autofree char *link = g_build_filename(fd_dir, entry, NULL);
+            g_autofree char *target = g_file_read_link(link, NULL);
+
+            if (target && g_str_equal(target, path))
+                return;
+        }
+        g_usleep(10 * 1000);
+    }
+    g_assert_not_reached();
+}
+
+/* The agent on a device: a verifier that comes late (the host side silent
+ * for a while) still gets its session, as the first attempt. */
+static void
+test_device_late_verifier(void)
+{
+    g_autofree char *id = write_identity("tty.id", 0x30000);
+    g_autofree char *psp = g_strdup_printf("sim:%s", id);
+    g_autofree char *key_out = g_build_filename(tmp, "tty.key", NULL);
+    g_autofree char *slave_path = NULL;
+    g_auto(SnpgVerifierResult) result = { 0 };
+    g_autofree char *err = NULL, *content = NULL;
+    gsize len = 0;
+    Agent agent;
+    int slave, master = open_pty(&slave_path, &slave);
+    const char *args[] = { "--device", slave_path, "--psp", psp, "--key-out", key_out,
+                           "--attempts", "1", "--verifier-pin", pin_hex, NULL };
+
+    agent_start(&agent, args);
+    wait_until_open(agent.pid, slave_path);
+    g_usleep(G_USEC_PER_SEC / 2);
+    g_assert_true(verify_once(master, FALSE, &result));
+    g_assert_cmpint(agent_wait(&agent, &err), ==, 0);
+    g_assert_true(result.key_confirmed);
+    g_assert_true(g_file_get_contents(key_out, &content, &len, NULL));
+    g_assert_cmpmem(content, len, disk_key, strlen(disk_key));
+    close(slave);
+}
+
+/* The agent on a device whose other side hung up (a pty slave after its
+ * master closed reads 0 at once and polls POLLHUP, as a virtio-serial port
+ * without a host side does; unlike the port, it never recovers). That is no
+ * verifier, not a string of failed attempts: the agent waits for --wait and
+ * gives up saying so, with no attempt made. */
+static void
+test_device_hangup_is_waiting(void)
+{
+    g_autofree char *id = write_identity("hup.id", 0x30000);
+    g_autofree char *psp = g_strdup_printf("sim:%s", id);
+    g_autofree char *key_out = g_build_filename(tmp, "hup.key", NULL);
+    g_autofree char *slave_path = NULL;
+    g_autofree char *err = NULL;
+    gint64 start;
+    Agent agent;
+    int slave, master = open_pty(&slave_path, &slave);
+    const char *args[] = { "--device", slave_path, "--psp", psp, "--key-out", key_out,
+                           "--attempts", "3", "--backoff-max", "0", "--wait", "1",
+                           "--verifier-pin", pin_hex, NULL };
+
+    agent_start(&agent, args);
+    wait_until_open(agent.pid, slave_path);
+    start = g_get_monotonic_time();
+    close(master);
+    g_assert_cmpint(agent_wait(&agent, &err), ==, 1);
+    g_assert_cmpint(g_get_monotonic_time() - start, >=, G_USEC_PER_SEC / 2);
+    g_assert_nonnull(strstr(err, "no verifier started a session within 1 s"));
+    g_assert_null(strstr(err, "attempt"));
+    close(slave);
+}
+
 /* On a socket a peer that leaves before its first byte ends the wait. */
 static void
 test_wait_first_byte_socket(void)
@@ -698,6 +800,8 @@ main(int argc, char **argv)
     g_test_add_func("/agent/wait-has-a-deadline", test_wait_has_a_deadline);
     g_test_add_func("/agent/port-waits-for-late-host", test_port_waits_for_late_host);
     g_test_add_func("/agent/wait-first-byte-socket", test_wait_first_byte_socket);
+    g_test_add_func("/agent/device-late-verifier", test_device_late_verifier);
+    g_test_add_func("/agent/device-hangup-is-waiting", test_device_hangup_is_waiting);
     g_test_add_func("/agent/only-the-pinned-verifier", test_only_the_pinned_verifier);
     g_test_add_func("/agent/pin-from-cmdline", test_pin_from_cmdline);
     g_test_add_func("/agent/any-verifier", test_any_verifier);
