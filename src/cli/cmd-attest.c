@@ -101,10 +101,11 @@ run(int argc, char **argv)
           N_("The disk key to release on success (1 to 512 bytes); without it the "
              "session only attests (integrity-only VMs)"), N_("FILE") },
         { "luks-cipher", 0, 0, G_OPTION_ARG_STRING, &luks_cipher,
-          N_("The LUKS2 cipher the agent must find in the disk header before it uses the key"),
-          N_("SPEC") },
+          N_("The LUKS2 cipher the agent must find in the disk header before it uses the key "
+             "(an agent that cannot check it refuses the key)"), N_("SPEC") },
         { "luks-key-bits", 0, 0, G_OPTION_ARG_INT, &luks_key_bits,
-          N_("The LUKS2 volume key size the agent must find, in bits"), N_("N") },
+          N_("The LUKS2 volume key size the agent must find, in bits (an agent that cannot "
+             "check it refuses the key)"), N_("N") },
         { "verifier-key", 0, 0, G_OPTION_ARG_FILENAME, &verifier_key,
           N_("Sign the released key with this identity (see 'snpguard verifier-key'); guests "
              "that pin it accept keys only from it"), N_("FILE") },
