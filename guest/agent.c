@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -44,6 +45,7 @@ static int opt_vmpl;
 static int opt_attempts = 10;
 static double opt_timeout = 120;
 static double opt_backoff_max = 5;
+static double opt_wait = 600;
 static gboolean opt_quiet;
 static gboolean opt_version;
 static char *opt_sysfs;
@@ -76,6 +78,9 @@ static const GOptionEntry entries[] = {
       N_("Seconds to wait for each message of the verifier (default 120)"), N_("S") },
     { "backoff-max", 0, 0, G_OPTION_ARG_DOUBLE, &opt_backoff_max,
       N_("Longest pause between attempts, in seconds (default 5)"), N_("S") },
+    { "wait", 'w', 0, G_OPTION_ARG_DOUBLE, &opt_wait,
+      N_("Seconds to wait for a verifier to connect and start a session, each time none "
+         "has; this waiting is not an attempt. 0 waits for ever (default 600)"), N_("S") },
     { "verifier-pin", 0, 0, G_OPTION_ARG_STRING, &opt_verifier_pin,
       N_("Accept keys only from the verifier with this pin (default: snpguard.verifier= on "
          "the kernel command line)"), N_("HEX") },
@@ -140,12 +145,10 @@ get_report(const guint8 report_data[64], GBytes **ret_report, GBytes **ret_certs
 static const char *
 reason_name(guint16 code)
 {
-    switch (code) {
-    case SNPG_PROTO_REASON_BINDING: return "binding";
-    case SNPG_PROTO_REASON_VERIFIER: return "verifier-error";
-    default: break;
-    }
-    const char *name = snpg_verify_reason_to_string(code);
+    const char *name = snpg_proto_reason_to_string(code);
+
+    if (!name)
+        name = snpg_verify_reason_to_string(code);
     return name ? name : "unknown";
 }
 
@@ -169,6 +172,8 @@ write_all_fd(int fd, const guint8 *data, gsize len)
         ssize_t n = write(fd, data, len);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n == 0)
+            errno = EIO;
         if (n <= 0)
             return FALSE;
         data += n;
@@ -178,49 +183,99 @@ write_all_fd(int fd, const guint8 *data, gsize len)
 }
 
 /* Hands the key on. A file is created exclusively with mode 0600 so that no
- * earlier file (or link an attacker planted) receives it. */
+ * earlier file (or link an attacker planted) receives it, and synced before
+ * the verifier is told the key arrived. */
 static gboolean
-deliver_key(SnpgSecret *key)
+deliver_key(SnpgSecret *key, GError **error)
 {
+    const char *what = opt_key_fd >= 0 ? "--key-fd" : _("standard output");
+    int fd = opt_key_fd >= 0 ? opt_key_fd : STDOUT_FILENO;
     gboolean ok;
-    int fd;
+    int saved;
 
-    if (opt_key_fd >= 0)
-        return write_all_fd(opt_key_fd, snpg_secret_data(key), snpg_secret_len(key));
-    if (!opt_key_out || g_str_equal(opt_key_out, "-"))
-        return write_all_fd(STDOUT_FILENO, snpg_secret_data(key), snpg_secret_len(key));
-    fd = open(opt_key_out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        int saved = errno;
-        fail(_("cannot create '%s': %s"), opt_key_out, g_strerror(saved));
+    if (opt_key_out && !g_str_equal(opt_key_out, "-")) {
+        fd = open(opt_key_out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            saved = errno;
+            g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
+                        _("cannot create '%s': %s"), opt_key_out, g_strerror(saved));
+            return FALSE;
+        }
+        ok = write_all_fd(fd, snpg_secret_data(key), snpg_secret_len(key)) && fsync(fd) == 0;
+        saved = errno;
+        if (close(fd) != 0 && ok) {
+            ok = FALSE;
+            saved = errno;
+        }
+        if (!ok) {
+            /* Our own file, incomplete: nothing half-written stays behind. */
+            unlink(opt_key_out);
+            g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
+                        _("cannot write '%s': %s"), opt_key_out, g_strerror(saved));
+        }
+        return ok;
+    }
+    /* A pipe or a terminal cannot be synced; written is delivered. */
+    if (!write_all_fd(fd, snpg_secret_data(key), snpg_secret_len(key))) {
+        saved = errno;
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
+                    _("cannot write the key to %s: %s"), what, g_strerror(saved));
         return FALSE;
     }
-    ok = write_all_fd(fd, snpg_secret_data(key), snpg_secret_len(key)) && fsync(fd) == 0;
-    if (close(fd) != 0)
-        ok = FALSE;
-    if (!ok) {
-        fail(_("cannot write '%s'"), opt_key_out);
-        unlink(opt_key_out);
-    }
-    return ok;
+    return TRUE;
 }
 
-/* One connection: opens the stream, or -1 after printing why. */
-static int
-open_stream(int listen_fd, const char *device)
+static void
+set_refusal(SnpgRefusal *refusal, guint16 reason, const char *text)
+{
+    refusal->reasons[0] = reason;
+    refusal->n_reasons = 1;
+    refusal->text = g_strdup(text);
+}
+
+/* The session's delivery step: DONE goes to the verifier only when this
+ * returns TRUE. On FALSE the session sends the refusal as ABORT and reports
+ * its text as the error. */
+static gboolean
+deliver_payload(const SnpgKeyPayload *payload, SnpgRefusal *ret_refusal, gpointer user_data)
 {
     g_autoptr(GError) error = NULL;
-    int fd;
 
+    (void)user_data;
+    /* The verifier expects the key to be checked against a LUKS2 header this
+     * agent has no disk to read: the key is not handed on unchecked. */
+    if (payload->luks_cipher || payload->luks_key_bits || payload->has_luks_header_sha256) {
+        set_refusal(ret_refusal, SNPG_PROTO_REASON_LUKS_UNCHECKED,
+                    _("the verifier expects a LUKS2 header this agent has no disk to check"));
+        return FALSE;
+    }
+    if (!payload->disk_key) {
+        say(_("attestation accepted (no key for this VM)"));
+        return TRUE;
+    }
+    if (!deliver_key(payload->disk_key, &error)) {
+        set_refusal(ret_refusal, SNPG_PROTO_REASON_DELIVERY, error->message);
+        return FALSE;
+    }
+    say(_("received the disk key (%zu bytes)"), snpg_secret_len(payload->disk_key));
+    return TRUE;
+}
+
+/* One connection: opens the stream by the deadline, or -1 after printing why. */
+static int
+open_stream(int listen_fd, const char *device, gint64 deadline, GError **error)
+{
     if (listen_fd >= 0)
-        fd = snpg_transport_accept(listen_fd, G_MAXINT64, &error);
-    else if (opt_connect)
-        fd = snpg_transport_connect(opt_connect, &error);
-    else
-        fd = snpg_transport_open_device(device, &error);
-    if (fd < 0)
-        fail("%s", error->message);
-    return fd;
+        return snpg_transport_accept(listen_fd, deadline, error);
+    if (opt_connect)
+        return snpg_transport_connect(opt_connect, deadline, error);
+    return snpg_transport_open_device(device, error);
+}
+
+static gint64
+wait_deadline(void)
+{
+    return opt_wait > 0 ? g_get_monotonic_time() + (gint64)(opt_wait * G_USEC_PER_SEC) : G_MAXINT64;
 }
 
 int
@@ -230,11 +285,14 @@ main(int argc, char **argv)
     g_autoptr(GError) error = NULL;
     g_autoptr(SnpgPsp) psp = NULL;
     g_autofree char *device = NULL;
-    SnpgAgentConfig config = { .get_report = get_report };
+    SnpgAgentConfig config = { .get_report = get_report, .deliver = deliver_payload };
     guint8 pin[SNPG_PROTO_PIN_LEN];
     gboolean have_pin = FALSE;
     int listen_fd = -1, modes;
     gint64 backoff = G_USEC_PER_SEC / 2;
+    gint64 waiting_until;
+    gboolean pause = FALSE, delivery_failed = FALSE;
+    int attempt = 0;
     int last = EXIT_FAILED;
 
     setlocale(LC_ALL, "");
@@ -242,6 +300,8 @@ main(int argc, char **argv)
     bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
     textdomain(GETTEXT_PACKAGE);
     prctl(PR_SET_DUMPABLE, 0);
+    /* A reader of --key-fd that went away is a failed delivery, not a kill. */
+    signal(SIGPIPE, SIG_IGN);
     /* --help says "snpguard-agent", whatever path it was started by. */
     g_set_prgname("snpguard-agent");
 
@@ -266,6 +326,8 @@ main(int argc, char **argv)
         return usage_error(_("--attempts takes 0 (for ever) or more, not '%d'"), opt_attempts);
     if (opt_timeout <= 0 || opt_backoff_max < 0)
         return usage_error(_("--timeout must be positive and --backoff-max not negative"));
+    if (opt_wait < 0 || opt_wait > G_MAXINT64 / G_USEC_PER_SEC / 2)
+        return usage_error(_("--wait takes 0 (for ever) or a number of seconds, not '%g'"), opt_wait);
     if (opt_key_fd >= 0 && opt_key_out)
         return usage_error(_("give --key-fd or --key-out, not both"));
     /* A key is printed only when asked for explicitly. */
@@ -327,15 +389,21 @@ main(int argc, char **argv)
         device = opt_device ? g_strdup(opt_device) : NULL;
     }
 
-    for (int attempt = 1; opt_attempts == 0 || attempt <= opt_attempts; attempt++) {
+    /* Only sessions that started count as attempts: waiting for a verifier
+     * to connect (a port without a host side reads as hung up) is bounded by
+     * --wait instead. A refusal is a verdict: a later failure that is not
+     * one (the refusing verifier hanging up) does not replace it. */
+    waiting_until = wait_deadline();
+    while (opt_attempts == 0 || attempt < opt_attempts) {
         g_auto(SnpgAgentResult) result = { 0 };
         g_autoptr(GError) session_error = NULL;
         int fd;
 
-        if (attempt > 1 && listen_fd < 0) {
+        if (pause && listen_fd < 0) {
             g_usleep((gulong)backoff);
             backoff = MIN(backoff * 2, (gint64)(opt_backoff_max * G_USEC_PER_SEC));
         }
+        pause = TRUE;
         /* The port may appear late (module loading): look it up each time. */
         if (listen_fd < 0 && !opt_connect && !opt_device) {
             g_clear_pointer(&device, g_free);
@@ -343,37 +411,66 @@ main(int argc, char **argv)
                                     &session_error);
             if (!device) {
                 fail("%s", session_error->message);
+                attempt++;
                 continue;
             }
         }
-        if ((fd = open_stream(listen_fd, device)) < 0)
+        if ((fd = open_stream(listen_fd, device, waiting_until, &session_error)) < 0) {
+            if (g_error_matches(session_error, SNPG_TRANSPORT_ERROR, SNPG_TRANSPORT_ERROR_TIMEOUT)) {
+                fail(_("giving up: no verifier started a session within %g s"), opt_wait);
+                break;
+            }
+            fail("%s", session_error->message);
+            attempt++;
             continue;
+        }
+        if (!snpg_transport_wait_first_byte(fd, waiting_until, &session_error)) {
+            close(fd);
+            if (g_error_matches(session_error, SNPG_TRANSPORT_ERROR, SNPG_TRANSPORT_ERROR_TIMEOUT)) {
+                fail(_("giving up: no verifier started a session within %g s"), opt_wait);
+                break;
+            }
+            if (!g_error_matches(session_error, SNPG_TRANSPORT_ERROR, SNPG_TRANSPORT_ERROR_CLOSED)) {
+                fail("%s", session_error->message);
+                attempt++;
+            }
+            continue;
+        }
+        attempt++;
         say(_("attempt %d: attesting with '%s'"), attempt, snpg_psp_name(psp));
         if (!snpg_session_run_agent(fd, &config, &result, &session_error)) {
             close(fd);
+            if (result.delivered) {
+                /* The key is where it belongs; only its receipt is unconfirmed. */
+                fail(_("the verifier was not told the key arrived: %s"), session_error->message);
+                last = EXIT_KEY;
+                break;
+            }
             fail("%s", session_error->message);
-            last = EXIT_FAILED;
+            /* The same key would fail the same way: no new attempt. */
+            if (result.delivery_failed) {
+                last = EXIT_FAILED;
+                delivery_failed = TRUE;
+                break;
+            }
+            if (last != EXIT_REFUSED)
+                last = EXIT_FAILED;
+            waiting_until = wait_deadline();
             continue;
         }
         close(fd);
         if (result.refused) {
             print_refusal(&result.refusal);
             last = EXIT_REFUSED;
+            waiting_until = wait_deadline();
             continue;
         }
-        if (result.payload.disk_key) {
-            if (!deliver_key(result.payload.disk_key))
-                return EXIT_FAILED;
-            say(_("received the disk key (%zu bytes)"), snpg_secret_len(result.payload.disk_key));
-        } else {
-            say(_("attestation accepted (no key for this VM)"));
-        }
-        if (listen_fd >= 0)
-            close(listen_fd);
-        return EXIT_KEY;
+        last = EXIT_KEY;
+        break;
     }
     if (listen_fd >= 0)
         close(listen_fd);
-    fail(_("giving up after attempt %d"), opt_attempts);
+    if (opt_attempts != 0 && attempt >= opt_attempts && last != EXIT_KEY && !delivery_failed)
+        fail(_("giving up after attempt %d"), attempt);
     return last;
 }

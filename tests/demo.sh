@@ -106,7 +106,7 @@ echo "(the agent refused the impostor's key)"
 
 say "snpguard attest: verify the report, then release the disk key sealed to the agent"
 "$snpguard" attest --connect "unix:$work/agent.sock" --trust-root "$work/sim/ark.pem" \
-    --measurement "$measurement" --key-file "$work/disk.key" --luks-cipher aes-xts-plain64 \
+    --measurement "$measurement" --key-file "$work/disk.key" \
     --verifier-key "$work/verifier.pem"
 wait "$agent"
 

@@ -20,6 +20,27 @@
 #include "transport.h"
 #include "verify-args.h"
 
+/* "delivery(1104) 'text'": the agent's reasons for not taking a released
+ * key. Its text comes from the guest: escaped before it reaches a terminal. */
+static char *
+describe_refusal(const SnpgRefusal *refusal)
+{
+    GString *out = g_string_new(NULL);
+
+    for (guint i = 0; i < refusal->n_reasons; i++) {
+        const char *name = snpg_proto_reason_to_string(refusal->reasons[i]);
+
+        g_string_append_printf(out, "%s%s(%u)", i ? ", " : "", name ? name : "unknown",
+                               refusal->reasons[i]);
+    }
+    if (refusal->text && *refusal->text) {
+        g_autofree char *text = g_strescape(refusal->text, NULL);
+
+        g_string_append_printf(out, " '%s'", text);
+    }
+    return g_string_free(out, FALSE);
+}
+
 static void
 print_json(const SnpgVerifyResult *res, const SnpgVerifierResult *session,
            const char *error)
@@ -37,6 +58,26 @@ print_json(const SnpgVerifyResult *res, const SnpgVerifierResult *session,
     json_builder_add_boolean_value(b, session->key_sent);
     json_builder_set_member_name(b, "key_confirmed");
     json_builder_add_boolean_value(b, session->key_confirmed);
+    if (session->delivery_refusal.n_reasons) {
+        json_builder_set_member_name(b, "delivery_refused");
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "reasons");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < session->delivery_refusal.n_reasons; i++) {
+            guint16 code = session->delivery_refusal.reasons[i];
+            const char *name = snpg_proto_reason_to_string(code);
+
+            json_builder_begin_object(b);
+            json_builder_set_member_name(b, "code");
+            json_builder_add_int_value(b, code);
+            snpg_cli_json_add_string(b, "name", name ? name : "unknown");
+            json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        if (session->delivery_refusal.text)
+            snpg_cli_json_add_string(b, "text", session->delivery_refusal.text);
+        json_builder_end_object(b);
+    }
     if (error)
         snpg_cli_json_add_string(b, "error", error);
     json_builder_end_object(b);
@@ -59,17 +100,19 @@ run(int argc, char **argv)
           N_("The disk key to release on success (1 to 512 bytes); without it the "
              "session only attests (integrity-only VMs)"), N_("FILE") },
         { "luks-cipher", 0, 0, G_OPTION_ARG_STRING, &luks_cipher,
-          N_("The LUKS2 cipher the agent must find in the disk header before it uses the key"),
-          N_("SPEC") },
+          N_("The LUKS2 cipher the agent must find in the disk header before it uses the key "
+             "(an agent that cannot check it refuses the key)"), N_("SPEC") },
         { "luks-key-bits", 0, 0, G_OPTION_ARG_INT, &luks_key_bits,
-          N_("The LUKS2 volume key size the agent must find, in bits"), N_("N") },
+          N_("The LUKS2 volume key size the agent must find, in bits (an agent that cannot "
+             "check it refuses the key)"), N_("N") },
         { "verifier-key", 0, 0, G_OPTION_ARG_FILENAME, &verifier_key,
           N_("Sign the released key with this identity (see 'snpguard verifier-key'); guests "
              "that pin it accept keys only from it"), N_("FILE") },
         { "kex", 0, 0, G_OPTION_ARG_STRING, &kex,
           N_("Key agreements to offer: x25519, p384 or both (default both)"), N_("NAME") },
         { "timeout", 't', 0, G_OPTION_ARG_DOUBLE, &timeout,
-          N_("Seconds to wait for each message of the agent (default 30)"), N_("S") },
+          N_("Seconds to wait for the connection and for each message of the agent (default 30)"),
+          N_("S") },
         { NULL }
     };
     g_autoptr(GOptionContext) ctx = snpg_cli_context_new("attest", NULL,
@@ -143,7 +186,9 @@ run(int argc, char **argv)
         snpg_cli_error(_("--luks-cipher and --luks-key-bits describe the key of --key-file"));
         return SNPG_EXIT_USAGE;
     }
-    if ((fd = snpg_transport_connect(connect, &error)) < 0) {
+    if ((fd = snpg_transport_connect(connect,
+                                     g_get_monotonic_time() + (gint64)(timeout * G_USEC_PER_SEC),
+                                     &error)) < 0) {
         if (a.json)
             print_json(NULL, &result, error->message);
         snpg_cli_error("%s", error->message);
@@ -158,14 +203,23 @@ run(int argc, char **argv)
     ok = snpg_session_run_verifier(fd, &cfg, &result, &error);
     close(fd);
 
+    /* Released but not confirmed: the agent said why (ABORT after KEY), or
+     * the session broke after KEY (a lost DONE). Either way no success. */
+    if (result.key_sent && !result.key_confirmed) {
+        g_autofree char *why = result.delivery_refusal.n_reasons
+            ? describe_refusal(&result.delivery_refusal)
+            : g_strdup(error ? error->message : _("no confirmation"));
+
+        if (a.json)
+            print_json(actx.result, &result, error ? error->message : why);
+        snpg_cli_error(_("key released but not confirmed: %s"), why);
+        snpg_attest_context_clear(&actx);
+        return SNPG_EXIT_ERROR;
+    }
     if (!ok) {
-        /* The key may have been sent before the failure (a lost DONE): say so. */
         if (a.json)
             print_json(actx.result, &result, error->message);
         snpg_cli_error("%s", error->message);
-        if (result.key_sent)
-            snpg_cli_error(_("the key was sent sealed to the attested VM, but its receipt was not "
-                             "confirmed"));
         snpg_attest_context_clear(&actx);
         return SNPG_EXIT_ERROR;
     }

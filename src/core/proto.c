@@ -66,6 +66,22 @@ snpg_msg_type_to_string(SnpgMsgType type)
     return "unknown";
 }
 
+const char *
+snpg_proto_reason_to_string(guint code)
+{
+    switch (code) {
+    case SNPG_PROTO_REASON_BINDING: return "binding";
+    case SNPG_PROTO_REASON_VERIFIER: return "verifier-error";
+    case SNPG_PROTO_REASON_NO_REPORT: return "no-report";
+    case SNPG_PROTO_REASON_BAD_KEY: return "bad-key";
+    case SNPG_PROTO_REASON_UNPINNED: return "unpinned";
+    case SNPG_PROTO_REASON_NO_KEX: return "no-kex";
+    case SNPG_PROTO_REASON_DELIVERY: return "delivery";
+    case SNPG_PROTO_REASON_LUKS_UNCHECKED: return "luks-unchecked";
+    default: return NULL;
+    }
+}
+
 static gboolean
 malformed(GError **error, const char *what)
 {

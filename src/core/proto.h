@@ -59,7 +59,12 @@ enum {
     SNPG_PROTO_REASON_BAD_KEY = 1101,     /* ABORT: the sealed key did not open */
     SNPG_PROTO_REASON_UNPINNED = 1102,    /* ABORT: KEY not from the pinned verifier */
     SNPG_PROTO_REASON_NO_KEX = 1103,      /* ABORT: no key agreement both sides accept */
+    SNPG_PROTO_REASON_DELIVERY = 1104,    /* ABORT: the key could not be handed on */
+    SNPG_PROTO_REASON_LUKS_UNCHECKED = 1105, /* ABORT: LUKS2 expectations this agent cannot check */
 };
+
+/* The name of a reason code above (e.g. "delivery"), or NULL. */
+const char *snpg_proto_reason_to_string(guint code);
 
 #define SNPG_PROTO_ERROR snpg_proto_error_quark()
 GQuark snpg_proto_error_quark(void);

@@ -20,6 +20,7 @@ snpg_verifier_result_clear(SnpgVerifierResult *result)
     snpg_refusal_clear(&result->refusal);
     g_clear_pointer(&result->report, g_bytes_unref);
     result->key_sent = result->key_confirmed = FALSE;
+    snpg_refusal_clear(&result->delivery_refusal);
 }
 
 void
@@ -27,7 +28,7 @@ snpg_agent_result_clear(SnpgAgentResult *result)
 {
     snpg_refusal_clear(&result->refusal);
     snpg_key_payload_clear(&result->payload);
-    result->refused = FALSE;
+    result->refused = result->delivered = result->delivery_failed = FALSE;
 }
 
 static gint64
@@ -89,9 +90,11 @@ escape_peer_text(const char *text)
     return g_string_free(out, FALSE);
 }
 
-/* The agent gave up: surface its reasons as the error. */
+/* The agent gave up: surface its reasons as the error, and keep them in
+ * ret_refusal when given (an ABORT after KEY says why the key released was
+ * not delivered). */
 static gboolean
-agent_aborted(GBytes *payload, GError **error)
+agent_aborted(GBytes *payload, SnpgRefusal *ret_refusal, GError **error)
 {
     g_auto(SnpgRefusal) abort_msg = { 0 };
     g_autofree char *text = NULL;
@@ -102,6 +105,12 @@ agent_aborted(GBytes *payload, GError **error)
     g_set_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_ABORTED,
                 _("The agent gave up (reason %u): %s"), abort_msg.reasons[0],
                 text ? text : _("no details"));
+    if (ret_refusal) {
+        /* As received: whoever prints the text escapes it. */
+        snpg_refusal_clear(ret_refusal);
+        *ret_refusal = abort_msg;
+        memset(&abort_msg, 0, sizeof(abort_msg));
+    }
     return FALSE;
 }
 
@@ -141,7 +150,7 @@ snpg_session_run_verifier(int fd, const SnpgVerifierConfig *config,
                                &type, &payload, error))
         return FALSE;
     if (type == SNPG_MSG_ABORT)
-        return agent_aborted(payload, error);
+        return agent_aborted(payload, NULL, error);
     if (type != SNPG_MSG_EVIDENCE)
         return unexpected(type, "EVIDENCE", error);
     if (!snpg_evidence_decode(payload, &ev, error))
@@ -213,7 +222,7 @@ snpg_session_run_verifier(int fd, const SnpgVerifierConfig *config,
                                &type, &payload, error))
         return FALSE;
     if (type == SNPG_MSG_ABORT)
-        return agent_aborted(payload, error);
+        return agent_aborted(payload, &result->delivery_refusal, error);
     if (type != SNPG_MSG_DONE)
         return unexpected(type, "DONE", error);
     result->key_confirmed = g_bytes_get_size(payload) == sizeof(confirm) &&
@@ -337,6 +346,26 @@ snpg_session_run_agent(int fd, const SnpgAgentConfig *config, SnpgAgentResult *r
         return FALSE;
     }
     result->refused = FALSE;
+    /* DONE tells the verifier the key arrived: only once it did. */
+    if (config->deliver) {
+        g_auto(SnpgRefusal) refusal = { 0 };
+        gboolean delivered = config->deliver(&result->payload, &refusal, config->deliver_data);
+
+        /* Handed on or not, this process keeps no copy of the key. */
+        snpg_key_payload_clear(&result->payload);
+        if (!delivered) {
+            if (refusal.n_reasons == 0)
+                add_reason(&refusal, SNPG_PROTO_REASON_DELIVERY);
+            result->delivery_failed = TRUE;
+            send_refusal(fd, SNPG_MSG_ABORT, &refusal,
+                         deadline_after(config->read_timeout_us, AGENT_DEFAULT_TIMEOUT), NULL);
+            g_set_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_ABORTED,
+                        _("The key was not handed on (reason %u): %s"), refusal.reasons[0],
+                        refusal.text ? refusal.text : _("no details"));
+            return FALSE;
+        }
+        result->delivered = TRUE;
+    }
     if (!snpg_proto_write_frame(fd, SNPG_MSG_DONE, confirm, sizeof(confirm),
                                 deadline_after(config->read_timeout_us, AGENT_DEFAULT_TIMEOUT), error)) {
         snpg_key_payload_clear(&result->payload);

@@ -44,6 +44,8 @@ typedef struct {
     GBytes *report;                /* the report received (for the record) */
     gboolean key_sent;
     gboolean key_confirmed;        /* DONE arrived and matched */
+    SnpgRefusal delivery_refusal;  /* the agent's ABORT after KEY: why the
+                                    * released key was not delivered */
 } SnpgVerifierResult;
 
 void snpg_verifier_result_clear(SnpgVerifierResult *result);
@@ -61,6 +63,15 @@ typedef gboolean (*SnpgSessionReportFunc)(const guint8 report_data[SNPG_PROTO_RE
                                           GBytes **ret_report, GBytes **ret_certs,
                                           gpointer user_data, GError **error);
 
+/* Delivery callback of the agent: hands the opened payload on (writes and
+ * syncs the key file, writes the descriptor, flushes stdout). TRUE only once
+ * the key reached its destination: DONE, which the verifier records as a
+ * confirmed release, is sent only then. On FALSE it fills ret_refusal (or
+ * leaves it empty for SNPG_PROTO_REASON_DELIVERY); the agent sends it as
+ * ABORT. */
+typedef gboolean (*SnpgSessionDeliverFunc)(const SnpgKeyPayload *payload, SnpgRefusal *ret_refusal,
+                                           gpointer user_data);
+
 typedef struct {
     SnpgSessionReportFunc get_report;
     gpointer user_data;
@@ -68,18 +79,28 @@ typedef struct {
     const guint8 *verifier_pin;    /* SNPG_PROTO_PIN_LEN bytes: accept keys
                                     * only from this verifier; NULL: any */
     gint64 read_timeout_us;        /* 0: 120 s (verification may fetch) */
+    /* NULL: DONE is sent as soon as the key opened and the payload is left
+     * in the result for the caller (tests). Otherwise called once, with
+     * deliver_data, before DONE; the payload is wiped after it. */
+    SnpgSessionDeliverFunc deliver;
+    gpointer deliver_data;
 } SnpgAgentConfig;
 
 typedef struct {
     gboolean refused;              /* TRUE: see refusal; FALSE: see payload */
     SnpgRefusal refusal;
-    SnpgKeyPayload payload;
+    SnpgKeyPayload payload;        /* without a deliver callback */
+    gboolean delivered;            /* deliver took the key (TRUE even if DONE
+                                    * could not be sent afterwards) */
+    gboolean delivery_failed;      /* deliver refused it: ABORT sent, nothing
+                                    * kept; a new attempt would fail the same way */
 } SnpgAgentResult;
 
 void snpg_agent_result_clear(SnpgAgentResult *result);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SnpgAgentResult, snpg_agent_result_clear)
 
-/* Runs one session on fd. TRUE when it ended with a key or a refusal;
- * FALSE on a transport or protocol failure (retry with a new connection). */
+/* Runs one session on fd. TRUE when it ended with a key (delivered, with a
+ * deliver callback) or a refusal; FALSE on a transport or protocol failure
+ * (retry with a new connection) or a failed delivery (delivery_failed). */
 gboolean snpg_session_run_agent(int fd, const SnpgAgentConfig *config,
                                 SnpgAgentResult *result, GError **error);

@@ -2,11 +2,16 @@
  * verifier, retries, key output, exit codes; port discovery. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "amd-certs.h"
@@ -25,6 +30,7 @@ static const char disk_key[] = "this is the 32-byte disk key....";
 static EVP_PKEY *identity;       /* the verifier's; the agents pin it */
 static EVP_PKEY *impostor;       /* someone else on the channel */
 static char *pin_hex;
+static guint8 pin[SNPG_PROTO_PIN_LEN];
 
 static char *
 write_identity(const char *name, guint64 policy)
@@ -45,8 +51,9 @@ typedef struct {
     int err_fd;
 } Agent;
 
+/* With ret_stdout, the agent's standard output is a pipe to the caller. */
 static void
-agent_start(Agent *agent, const char *const *extra)
+agent_start_piped(Agent *agent, const char *const *extra, int *ret_stdout)
 {
     g_autoptr(GPtrArray) argv = g_ptr_array_new();
     g_autoptr(GError) error = NULL;
@@ -56,8 +63,15 @@ agent_start(Agent *agent, const char *const *extra)
         g_ptr_array_add(argv, (gpointer)extra[i]);
     g_ptr_array_add(argv, NULL);
     g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
-                                           NULL, NULL, &agent->pid, NULL, NULL, &agent->err_fd, &error));
+                                           NULL, NULL, &agent->pid, NULL, ret_stdout, &agent->err_fd,
+                                           &error));
     g_assert_no_error(error);
+}
+
+static void
+agent_start(Agent *agent, const char *const *extra)
+{
+    agent_start_piped(agent, extra, NULL);
 }
 
 /* Waits for the agent to exit; returns its exit code and its stderr. */
@@ -85,12 +99,19 @@ static int
 connect_agent(const char *address)
 {
     for (int i = 0; i < 500; i++) {
-        int fd = snpg_transport_connect(address, NULL);
+        int fd = snpg_transport_connect(address, G_MAXINT64, NULL);
         if (fd >= 0)
             return fd;
         g_usleep(10 * 1000);
     }
     g_assert_not_reached();
+}
+
+static gboolean
+get_report(const guint8 report_data[64], GBytes **ret_report, GBytes **ret_certs,
+           gpointer user_data, GError **error)
+{
+    return snpg_psp_get_report(user_data, report_data, 0, ret_report, ret_certs, error);
 }
 
 /* One verifier session on fd with the real verifier and the sim root. */
@@ -229,10 +250,347 @@ test_existing_key_file_untouched(void)
     Agent agent;
 
     agent_start(&agent, args);
-    verify_once(connect_agent(address), FALSE, &result);
+    /* The agent tells the verifier it could not hand the key on: released,
+     * but not confirmed, with the reason. */
+    g_assert_false(verify_once(connect_agent(address), FALSE, &result));
     g_assert_cmpint(agent_wait(&agent, &err), ==, 1);
+    g_assert_true(result.key_sent);
+    g_assert_false(result.key_confirmed);
+    g_assert_cmpuint(result.delivery_refusal.n_reasons, ==, 1);
+    g_assert_cmpuint(result.delivery_refusal.reasons[0], ==, SNPG_PROTO_REASON_DELIVERY);
+    g_assert_nonnull(strstr(result.delivery_refusal.text, "File exists"));
+    g_assert_nonnull(strstr(err, "File exists"));
     g_assert_true(g_file_get_contents(key_out, &content, &len, NULL));
     g_assert_cmpmem(content, len, "old", 3);
+}
+
+/* A reader that went away (--key-out - into a closed pipe): the agent is
+ * not killed by SIGPIPE, it tells the verifier the key was not delivered. */
+static void
+test_closed_key_pipe_not_confirmed(void)
+{
+    g_autofree char *id = write_identity("pipe.id", 0x30000);
+    g_autofree char *sock = g_build_filename(tmp, "pipe.sock", NULL);
+    g_autofree char *address = g_strdup_printf("unix:%s", sock);
+    g_autofree char *psp = g_strdup_printf("sim:%s", id);
+    const char *args[] = { "--listen", address, "--psp", psp, "--key-out", "-", "--attempts", "1",
+                           "--verifier-pin", pin_hex, NULL };
+    g_auto(SnpgVerifierResult) result = { 0 };
+    g_autofree char *err = NULL;
+    Agent agent;
+    int out;
+
+    agent_start_piped(&agent, args, &out);
+    close(out);
+    g_assert_false(verify_once(connect_agent(address), FALSE, &result));
+    g_assert_cmpint(agent_wait(&agent, &err), ==, 1);
+    g_assert_true(result.key_sent);
+    g_assert_false(result.key_confirmed);
+    g_assert_cmpuint(result.delivery_refusal.reasons[0], ==, SNPG_PROTO_REASON_DELIVERY);
+    g_assert_nonnull(strstr(err, "standard output"));
+}
+
+/* A verifier that refused hangs up; what follows (here a verifier that dies
+ * mid-HELLO) is no verdict and does not replace the refusal. */
+static void
+test_refusal_is_the_final_status(void)
+{
+    g_autofree char *id = write_identity("hangup.id", 0x30000 | (1 << 19));
+    g_autofree char *sock = g_build_filename(tmp, "hangup.sock", NULL);
+    g_autofree char *address = g_strdup_printf("unix:%s", sock);
+    g_autofree char *psp = g_strdup_printf("sim:%s", id);
+    g_autofree char *key_out = g_build_filename(tmp, "hangup.key", NULL);
+    const char *args[] = { "--listen", address, "--psp", psp, "--key-out", key_out, "--attempts", "2",
+                           "--backoff-max", "0", "--verifier-pin", pin_hex, NULL };
+    g_auto(SnpgVerifierResult) r1 = { 0 };
+    g_autofree char *err = NULL;
+    Agent agent;
+    int fd;
+
+    agent_start(&agent, args);
+    g_assert_true(verify_once(connect_agent(address), FALSE, &r1));
+    g_assert_cmpint(r1.verdict, ==, SNPG_VERDICT_REJECTED);
+    fd = connect_agent(address);
+    g_assert_cmpint(write(fd, "SNPG", 4), ==, 4);
+    close(fd);
+    g_assert_cmpint(agent_wait(&agent, &err), ==, 3);
+    g_assert_false(g_file_test(key_out, G_FILE_TEST_EXISTS));
+}
+
+/* Only sessions that started count: connections that close before the
+ * first byte (a verifier probing, a watcher reconnecting) are waited out. */
+static void
+test_unstarted_connections_not_counted(void)
+{
+    g_autofree char *id = write_identity("probe.id", 0x30000);
+    g_autofree char *sock = g_build_filename(tmp, "probe.sock", NULL);
+    g_autofree char *address = g_strdup_printf("unix:%s", sock);
+    g_autofree char *psp = g_strdup_printf("sim:%s", id);
+    g_autofree char *key_out = g_build_filename(tmp, "probe.key", NULL);
+    const char *args[] = { "--listen", address, "--psp", psp, "--key-out", key_out, "--attempts", "1",
+                           "--verifier-pin", pin_hex, NULL };
+    g_auto(SnpgVerifierResult) result = { 0 };
+    g_autofree char *err = NULL;
+    Agent agent;
+
+    agent_start(&agent, args);
+    for (int i = 0; i < 3; i++)
+        close(connect_agent(address));
+    g_assert_true(verify_once(connect_agent(address), FALSE, &result));
+    g_assert_cmpint(agent_wait(&agent, &err), ==, 0);
+    g_assert_true(result.key_confirmed);
+    g_assert_true(g_file_test(key_out, G_FILE_TEST_EXISTS));
+}
+
+/* Waiting for a verifier has a deadline of its own (--wait). */
+static void
+test_wait_has_a_deadline(void)
+{
+    g_autofree char *id = write_identity("lonely.id", 0x30000);
+    g_autofree char *sock = g_build_filename(tmp, "lonely.sock", NULL);
+    g_autofree char *address = g_strdup_printf("unix:%s", sock);
+    g_autofree char *psp = g_strdup_printf("sim:%s", id);
+    g_autofree char *key_out = g_build_filename(tmp, "lonely.key", NULL);
+    const char *args[] = { "--listen", address, "--psp", psp, "--key-out", key_out,
+                           "--wait", "0.5", "--verifier-pin", pin_hex, NULL };
+    g_autofree char *err = NULL;
+    gint64 start = g_get_monotonic_time();
+    Agent agent;
+
+    agent_start(&agent, args);
+    g_assert_cmpint(agent_wait(&agent, &err), ==, 1);
+    g_assert_cmpint(g_get_monotonic_time() - start, >=, G_USEC_PER_SEC / 2);
+    g_assert_cmpint(g_get_monotonic_time() - start, <, 10 * G_USEC_PER_SEC);
+    g_assert_nonnull(strstr(err, "no verifier started a session within 0.5 s"));
+}
+
+/* The port of a VM whose host side nobody has opened yet, emulated by a
+ * pty master whose slave (the host side) was closed: poll() reports POLLHUP
+ * and read() fails at once, as a virtio-serial port without a host reports
+ * POLLHUP and reads 0 (there, for ever; here EIO). Both clear when the other
+ * side opens: a late verifier opens the slave and starts a session. */
+typedef struct {
+    const char *slave_path;
+    gint64 delay_us;
+    gboolean ok;
+    SnpgVerifierResult result;
+} LateHost;
+
+static gpointer
+late_host_thread(gpointer data)
+{
+    LateHost *host = data;
+    struct termios raw;
+    int fd;
+
+    g_usleep((gulong)host->delay_us);
+    fd = open(host->slave_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    g_assert_cmpint(fd, >=, 0);
+    /* Bytes, not lines: the tty must not translate or echo. */
+    g_assert_cmpint(tcgetattr(fd, &raw), ==, 0);
+    cfmakeraw(&raw);
+    g_assert_cmpint(tcsetattr(fd, TCSANOW, &raw), ==, 0);
+    host->ok = verify_once(fd, FALSE, &host->result);
+    return NULL;
+}
+
+static gboolean
+collect_key(const SnpgKeyPayload *payload, SnpgRefusal *ret_refusal, gpointer user_data)
+{
+    (void)ret_refusal;
+    g_string_append_len(user_data, (const char *)snpg_secret_data(payload->disk_key),
+                        (gssize)snpg_secret_len(payload->disk_key));
+    return TRUE;
+}
+
+static int
+open_hung_up_port(char **ret_slave_path)
+{
+    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    struct pollfd pfd = { .events = POLLIN };
+    int slave;
+    char byte;
+
+    g_assert_cmpint(master, >=, 0);
+    g_assert_cmpint(grantpt(master), ==, 0);
+    g_assert_cmpint(unlockpt(master), ==, 0);
+    *ret_slave_path = g_strdup(ptsname(master));
+    /* A host side that came and went. */
+    slave = open(*ret_slave_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    g_assert_cmpint(slave, >=, 0);
+    close(slave);
+    pfd.fd = master;
+    g_assert_cmpint(poll(&pfd, 1, 0), ==, 1);
+    g_assert_true(pfd.revents & POLLHUP);
+    g_assert_cmpint(read(master, &byte, 1), <=, 0);
+    return master;
+}
+
+static void
+test_port_waits_for_late_host(void)
+{
+    g_autofree char *id = write_identity("port.id", 0x30000);
+    g_autofree char *psp_spec = g_strdup_printf("sim:%s", id);
+    g_autoptr(SnpgPsp) psp = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GString) received = g_string_new(NULL);
+    g_auto(SnpgAgentResult) result = { 0 };
+    g_autofree char *slave_path = NULL;
+    SnpgAgentConfig config = { .get_report = get_report, .verifier_pin = pin,
+                               .read_timeout_us = 10 * G_USEC_PER_SEC,
+                               .deliver = collect_key };
+    LateHost host = { .delay_us = 700 * 1000 };
+    GThread *thread;
+    gint64 start;
+    int port = open_hung_up_port(&slave_path);
+
+    psp = snpg_psp_open(psp_spec, &error);
+    g_assert_no_error(error);
+    config.user_data = psp;
+    config.deliver_data = received;
+    /* The hang-up is no verifier yet: the deadline ends the wait, nothing else. */
+    start = g_get_monotonic_time();
+    g_assert_false(snpg_transport_wait_first_byte(port, start + 300 * 1000, &error));
+    g_assert_error(error, SNPG_TRANSPORT_ERROR, SNPG_TRANSPORT_ERROR_TIMEOUT);
+    g_assert_cmpint(g_get_monotonic_time() - start, >=, 300 * 1000);
+    g_clear_error(&error);
+
+    host.slave_path = slave_path;
+    thread = g_thread_new("late-host", late_host_thread, &host);
+    start = g_get_monotonic_time();
+    g_assert_true(snpg_transport_wait_first_byte(port, start + 20 * G_USEC_PER_SEC, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(g_get_monotonic_time() - start, >=, 500 * 1000);
+    g_assert_true(snpg_session_run_agent(port, &config, &result, &error));
+    g_assert_no_error(error);
+    g_thread_join(thread);
+    close(port);
+    g_assert_true(host.ok);
+    g_assert_true(host.result.key_confirmed);
+    g_assert_true(result.delivered);
+    g_assert_cmpmem(received->str, received->len, disk_key, strlen(disk_key));
+    snpg_verifier_result_clear(&host.result);
+}
+
+/* A pty pair for the agent as a program: it gets the slave (--device), the
+ * test plays the host on the master. The slave is raw, and stays so while
+ * the test holds it open too. */
+static int
+open_pty(char **ret_slave_path, int *ret_slave)
+{
+    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    struct termios raw;
+
+    g_assert_cmpint(master, >=, 0);
+    g_assert_cmpint(grantpt(master), ==, 0);
+    g_assert_cmpint(unlockpt(master), ==, 0);
+    *ret_slave_path = g_strdup(ptsname(master));
+    *ret_slave = open(*ret_slave_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    g_assert_cmpint(*ret_slave, >=, 0);
+    g_assert_cmpint(tcgetattr(*ret_slave, &raw), ==, 0);
+    cfmakeraw(&raw);
+    g_assert_cmpint(tcsetattr(*ret_slave, TCSANOW, &raw), ==, 0);
+    return master;
+}
+
+/* Waits until the process has path open. */
+static void
+wait_until_open(GPid pid, const char *path)
+{
+    g_autofree char *fd_dir = g_strdup_printf("/proc/%d/fd", (int)pid);
+
+    for (int i = 0; i < 500; i++) {
+        g_autoptr(GDir) dir = g_dir_open(fd_dir, 0, NULL);
+        const char *entry;
+
+        while (dir && (entry = g_dir_read_name(dir))) {
+            g_autofree char *link = g_build_filename(fd_dir, entry, NULL);
+            g_autofree char *target = g_file_read_link(link, NULL);
+
+            if (target && g_str_equal(target, path))
+                return;
+        }
+        g_usleep(10 * 1000);
+    }
+    g_assert_not_reached();
+}
+
+/* The agent on a device: a verifier that comes late (the host side silent
+ * for a while) still gets its session, as the first attempt. */
+static void
+test_device_late_verifier(void)
+{
+    g_autofree char *id = write_identity("tty.id", 0x30000);
+    g_autofree char *psp = g_strdup_printf("sim:%s", id);
+    g_autofree char *key_out = g_build_filename(tmp, "tty.key", NULL);
+    g_autofree char *slave_path = NULL;
+    g_auto(SnpgVerifierResult) result = { 0 };
+    g_autofree char *err = NULL, *content = NULL;
+    gsize len = 0;
+    Agent agent;
+    int slave, master = open_pty(&slave_path, &slave);
+    const char *args[] = { "--device", slave_path, "--psp", psp, "--key-out", key_out,
+                           "--attempts", "1", "--verifier-pin", pin_hex, NULL };
+
+    agent_start(&agent, args);
+    wait_until_open(agent.pid, slave_path);
+    g_usleep(G_USEC_PER_SEC / 2);
+    g_assert_true(verify_once(master, FALSE, &result));
+    g_assert_cmpint(agent_wait(&agent, &err), ==, 0);
+    g_assert_true(result.key_confirmed);
+    g_assert_true(g_file_get_contents(key_out, &content, &len, NULL));
+    g_assert_cmpmem(content, len, disk_key, strlen(disk_key));
+    close(slave);
+}
+
+/* The agent on a device whose other side hung up (a pty slave after its
+ * master closed reads 0 at once and polls POLLHUP, as a virtio-serial port
+ * without a host side does; unlike the port, it never recovers). That is no
+ * verifier, not a string of failed attempts: the agent waits for --wait and
+ * gives up saying so, with no attempt made. */
+static void
+test_device_hangup_is_waiting(void)
+{
+    g_autofree char *id = write_identity("hup.id", 0x30000);
+    g_autofree char *psp = g_strdup_printf("sim:%s", id);
+    g_autofree char *key_out = g_build_filename(tmp, "hup.key", NULL);
+    g_autofree char *slave_path = NULL;
+    g_autofree char *err = NULL;
+    gint64 start;
+    Agent agent;
+    int slave, master = open_pty(&slave_path, &slave);
+    const char *args[] = { "--device", slave_path, "--psp", psp, "--key-out", key_out,
+                           "--attempts", "3", "--backoff-max", "0", "--wait", "1",
+                           "--verifier-pin", pin_hex, NULL };
+
+    agent_start(&agent, args);
+    wait_until_open(agent.pid, slave_path);
+    start = g_get_monotonic_time();
+    close(master);
+    g_assert_cmpint(agent_wait(&agent, &err), ==, 1);
+    g_assert_cmpint(g_get_monotonic_time() - start, >=, G_USEC_PER_SEC / 2);
+    g_assert_nonnull(strstr(err, "no verifier started a session within 1 s"));
+    g_assert_null(strstr(err, "attempt"));
+    close(slave);
+}
+
+/* On a socket a peer that leaves before its first byte ends the wait. */
+static void
+test_wait_first_byte_socket(void)
+{
+    g_autoptr(GError) error = NULL;
+    int sv[2];
+
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+    g_assert_cmpint(write(sv[0], "S", 1), ==, 1);
+    g_assert_true(snpg_transport_wait_first_byte(sv[1], G_MAXINT64, &error));
+    close(sv[0]);
+    close(sv[1]);
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+    close(sv[0]);
+    g_assert_false(snpg_transport_wait_first_byte(sv[1], G_MAXINT64, &error));
+    g_assert_error(error, SNPG_TRANSPORT_ERROR, SNPG_TRANSPORT_ERROR_CLOSED);
+    close(sv[1]);
 }
 
 /* Someone else on the channel (the host playing verifier) cannot hand the
@@ -428,7 +786,6 @@ main(int argc, char **argv)
     identity = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
     impostor = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
     {
-        guint8 pin[SNPG_PROTO_PIN_LEN];
         g_assert_true(snpg_proto_identity_pin(identity, pin, &error));
         pin_hex = snpg_test_hex(pin, sizeof(pin));
     }
@@ -437,6 +794,14 @@ main(int argc, char **argv)
     g_test_add_func("/agent/final-refusal-writes-nothing", test_final_refusal_writes_nothing);
     g_test_add_func("/agent/survives-verifier-restart", test_survives_verifier_restart);
     g_test_add_func("/agent/existing-key-file-untouched", test_existing_key_file_untouched);
+    g_test_add_func("/agent/closed-key-pipe-not-confirmed", test_closed_key_pipe_not_confirmed);
+    g_test_add_func("/agent/refusal-is-the-final-status", test_refusal_is_the_final_status);
+    g_test_add_func("/agent/unstarted-connections-not-counted", test_unstarted_connections_not_counted);
+    g_test_add_func("/agent/wait-has-a-deadline", test_wait_has_a_deadline);
+    g_test_add_func("/agent/port-waits-for-late-host", test_port_waits_for_late_host);
+    g_test_add_func("/agent/wait-first-byte-socket", test_wait_first_byte_socket);
+    g_test_add_func("/agent/device-late-verifier", test_device_late_verifier);
+    g_test_add_func("/agent/device-hangup-is-waiting", test_device_hangup_is_waiting);
     g_test_add_func("/agent/only-the-pinned-verifier", test_only_the_pinned_verifier);
     g_test_add_func("/agent/pin-from-cmdline", test_pin_from_cmdline);
     g_test_add_func("/agent/any-verifier", test_any_verifier);

@@ -473,7 +473,7 @@ fleet_agent(gpointer data)
     SnpgAgentConfig cfg = { .get_report = agent_report, .user_data = &side,
                             .read_timeout_us = 120 * G_USEC_PER_SEC };
     g_auto(SnpgAgentResult) result = { 0 };
-    int fd = psp ? snpg_transport_connect(a->fleet->address, &error) : -1;
+    int fd = psp ? snpg_transport_connect(a->fleet->address, G_MAXINT64, &error) : -1;
 
     if (fd >= 0 && snpg_session_run_agent(fd, &cfg, &result, &error) && !result.refused)
         a->got_right_key = result.payload.disk_key &&

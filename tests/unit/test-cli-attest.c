@@ -2,8 +2,11 @@
  * simulated secure processor: exit codes, outputs, the key on both ends. */
 #include "config.h"
 
+#include <errno.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,11 +94,11 @@ test_key_delivered(void)
 
     agent_start(&agent, "ok", id);
     snpg_run(&run, NULL, "attest", "--connect", agent.address, "--trust-root", ark,
-             "--measurement", measurement, "--key-file", key, "--luks-cipher", "aes-xts-plain64",
-             "--verifier-key", verifier_key, NULL);
+             "--measurement", measurement, "--key-file", key, "--verifier-key", verifier_key, NULL);
     g_assert_cmpint(run.exit_code, ==, 0);
     g_assert_nonnull(strstr(run.out, "accepted"));
     g_assert_nonnull(strstr(run.out, "key released: 32 bytes"));
+    g_assert_nonnull(strstr(run.out, "receipt confirmed"));
     /* The key itself never appears in the verifier's output. */
     g_assert_null(strstr(run.out, "0123456789abcdef"));
     g_assert_cmpint(agent_finish(&agent), ==, 0);
@@ -192,6 +195,116 @@ test_unpinned_verifier(void)
     g_free(agent.key_out);
 }
 
+/* The agent cannot hand the key on (its --key-out exists): it says so, and
+ * attest must not claim a confirmed receipt. */
+static void
+test_undelivered_not_confirmed(void)
+{
+    g_autofree char *id = identity("undelivered.id", NULL);
+    g_autofree char *key = snpg_test_write(tmp, "undelivered-disk.key", "secret", 6);
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(GError) error = NULL;
+    g_auto(SnpgRun) run = { 0 };
+    g_autofree char *got = NULL;
+    JsonObject *root, *refused, *reason;
+    gsize len = 0;
+    Agent agent;
+
+    for (int json = 0; json < 2; json++) {
+        agent_start(&agent, json ? "undelivered-json" : "undelivered", id);
+        g_assert_true(g_file_set_contents(agent.key_out, "old", 3, NULL));
+        snpg_run_clear(&run);
+        snpg_run(&run, NULL, "attest", "--connect", agent.address, "--trust-root", ark,
+                 "--measurement", measurement, "--key-file", key, "--verifier-key", verifier_key,
+                 json ? "--json" : NULL, NULL);
+        g_assert_cmpint(run.exit_code, ==, 1);
+        g_assert_null(strstr(run.out, "receipt confirmed"));
+        g_assert_nonnull(strstr(run.err, "released but not confirmed: delivery(1104)"));
+        g_assert_nonnull(strstr(run.err, "File exists"));
+        g_assert_cmpint(agent_finish(&agent), ==, 1);
+        g_assert_true(g_file_get_contents(agent.key_out, &got, &len, NULL));
+        g_assert_cmpmem(got, len, "old", 3);
+        g_clear_pointer(&got, g_free);
+        g_free(agent.key_out);
+    }
+    g_assert_true(json_parser_load_from_data(parser, run.out, -1, &error));
+    root = json_node_get_object(json_parser_get_root(parser));
+    g_assert_true(json_object_get_boolean_member(root, "key_released"));
+    g_assert_false(json_object_get_boolean_member(root, "key_confirmed"));
+    refused = json_object_get_object_member(root, "delivery_refused");
+    reason = json_array_get_object_element(json_object_get_array_member(refused, "reasons"), 0);
+    g_assert_cmpint(json_object_get_int_member(reason, "code"), ==, 1104);
+    g_assert_cmpstr(json_object_get_string_member(reason, "name"), ==, "delivery");
+}
+
+/* LUKS2 expectations reach an agent that has no disk to check them
+ * against: it refuses the key rather than hand it on unchecked. */
+static void
+test_luks_expectations_unchecked(void)
+{
+    g_autofree char *id = identity("luks.id", NULL);
+    g_autofree char *key = snpg_test_write(tmp, "luks-disk.key", "secret", 6);
+    const char *expectations[][2] = { { "--luks-cipher", "aes-xts-plain64" },
+                                      { "--luks-key-bits", "512" } };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(expectations); i++) {
+        g_autofree char *name = g_strdup_printf("luks%zu", i);
+        g_auto(SnpgRun) run = { 0 };
+        Agent agent;
+
+        agent_start(&agent, name, id);
+        snpg_run(&run, NULL, "attest", "--connect", agent.address, "--trust-root", ark,
+                 "--measurement", measurement, "--key-file", key, "--verifier-key", verifier_key,
+                 expectations[i][0], expectations[i][1], NULL);
+        g_assert_cmpint(run.exit_code, ==, 1);
+        g_assert_nonnull(strstr(run.err, "released but not confirmed: luks-unchecked(1105)"));
+        g_assert_cmpint(agent_finish(&agent), ==, 1);
+        g_assert_false(g_file_test(agent.key_out, G_FILE_TEST_EXISTS));
+        g_free(agent.key_out);
+    }
+}
+
+/* A peer that listens but never accepts (its backlog is full) cannot hold
+ * attest past --timeout. */
+static void
+test_connect_bounded_by_timeout(void)
+{
+    g_autofree char *sock = g_build_filename(tmp, "full.sock", NULL);
+    g_autofree char *address = g_strdup_printf("unix:%s", sock);
+    g_autoptr(GArray) queued = g_array_new(FALSE, FALSE, sizeof(int));
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    g_auto(SnpgRun) run = { 0 };
+    gint64 start;
+    int listener;
+
+    g_strlcpy(sun.sun_path, sock, sizeof(sun.sun_path));
+    listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    g_assert_cmpint(bind(listener, (struct sockaddr *)&sun, sizeof(sun)), ==, 0);
+    g_assert_cmpint(listen(listener, 0), ==, 0);
+    /* Fill the backlog until a further connection would have to wait. */
+    for (;;) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+        if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+            g_assert_cmpint(errno, ==, EAGAIN);
+            close(fd);
+            break;
+        }
+        g_array_append_val(queued, fd);
+        g_assert_cmpuint(queued->len, <, 100);
+    }
+    start = g_get_monotonic_time();
+    snpg_run(&run, NULL, "attest", "--connect", address, "--measurement", measurement,
+             "--timeout", "1", NULL);
+    g_assert_cmpint(run.exit_code, ==, 1);
+    g_assert_nonnull(strstr(run.err, "in time"));
+    g_assert_cmpint(g_get_monotonic_time() - start, >=, G_USEC_PER_SEC);
+    g_assert_cmpint(g_get_monotonic_time() - start, <, 10 * G_USEC_PER_SEC);
+    for (guint i = 0; i < queued->len; i++)
+        close(g_array_index(queued, int, i));
+    close(listener);
+}
+
 static void
 test_verifier_key_command(void)
 {
@@ -279,6 +392,9 @@ main(int argc, char **argv)
     g_test_add_func("/cli/attest/untrusted-root-json", test_untrusted_root_json);
     g_test_add_func("/cli/attest/attestation-only", test_attestation_only);
     g_test_add_func("/cli/attest/unpinned-verifier", test_unpinned_verifier);
+    g_test_add_func("/cli/attest/undelivered-not-confirmed", test_undelivered_not_confirmed);
+    g_test_add_func("/cli/attest/luks-expectations-unchecked", test_luks_expectations_unchecked);
+    g_test_add_func("/cli/attest/connect-bounded-by-timeout", test_connect_bounded_by_timeout);
     g_test_add_func("/cli/attest/verifier-key-command", test_verifier_key_command);
     g_test_add_func("/cli/attest/errors", test_errors);
     status = g_test_run();

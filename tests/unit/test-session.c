@@ -21,6 +21,10 @@ typedef struct {
     GBytes *replay_report;           /* send this instead of a fresh report */
     gboolean fail_report;
     const char *fail_text;           /* the backend's error text, if set */
+    gboolean deliver;                /* use a delivery callback */
+    guint16 delivery_reason;         /* it fails with this reason (0: succeeds;
+                                      * G_MAXUINT16: fails without a reason) */
+    GString *delivered;              /* what it received */
     /* verifier side */
     gboolean reject;                 /* the verification callback rejects */
     guint verify_calls;
@@ -68,6 +72,26 @@ fake_verify(GBytes *report, GBytes *certs, const guint8 expected[64], SnpgRefusa
     return TRUE;
 }
 
+static gboolean
+fake_deliver(const SnpgKeyPayload *payload, SnpgRefusal *ret_refusal, gpointer user_data)
+{
+    Fixture *fx = user_data;
+
+    if (fx->delivery_reason == G_MAXUINT16)
+        return FALSE;
+    if (fx->delivery_reason) {
+        ret_refusal->reasons[0] = fx->delivery_reason;
+        ret_refusal->n_reasons = 1;
+        ret_refusal->text = g_strdup("the key file exists");
+        return FALSE;
+    }
+    if (!fx->delivered)
+        fx->delivered = g_string_new(NULL);
+    g_string_append_len(fx->delivered, (const char *)snpg_secret_data(payload->disk_key),
+                        (gssize)snpg_secret_len(payload->disk_key));
+    return TRUE;
+}
+
 typedef struct {
     int fd;
     Fixture *fx;
@@ -107,6 +131,7 @@ run_pair(Fixture *fx, const SnpgKeyPayload *payload, VerifierThread *vt,
     GThread *thread;
     SnpgAgentConfig acfg = {
         .get_report = fake_report, .user_data = fx, .read_timeout_us = 5 * G_USEC_PER_SEC,
+        .deliver = fx->deliver ? fake_deliver : NULL, .deliver_data = fx,
     };
     gboolean ok;
 
@@ -154,6 +179,70 @@ test_success_delivers_key(void)
     g_assert_cmpuint(ar.payload.luks_key_bits, ==, 512);
     snpg_verifier_result_clear(&vt.result);
     g_clear_pointer(&fx.seen_report, g_bytes_unref);
+}
+
+/* DONE, the verifier's "confirmed", comes only after the key was handed
+ * on; the agent keeps no copy. */
+static void
+test_done_after_delivery(void)
+{
+    Fixture fx = { .deliver = TRUE };
+    g_auto(SnpgKeyPayload) payload = { 0 };
+    VerifierThread vt = { 0 };
+    g_auto(SnpgAgentResult) ar = { 0 };
+    g_autoptr(GError) error = NULL;
+
+    fill_payload(&payload);
+    g_assert_true(run_pair(&fx, &payload, &vt, &ar, &error));
+    g_assert_no_error(error);
+    g_assert_true(vt.ok);
+    g_assert_true(vt.result.key_confirmed);
+    g_assert_cmpuint(vt.result.delivery_refusal.n_reasons, ==, 0);
+    g_assert_true(ar.delivered);
+    g_assert_null(ar.payload.disk_key);
+    g_assert_cmpmem(fx.delivered->str, fx.delivered->len, snpg_secret_data(payload.disk_key),
+                    snpg_secret_len(payload.disk_key));
+    g_string_free(fx.delivered, TRUE);
+    snpg_verifier_result_clear(&vt.result);
+    g_clear_pointer(&fx.seen_report, g_bytes_unref);
+}
+
+/* A delivery that fails is an ABORT with its reason (1104 when the callback
+ * gives none): released, not confirmed; the key is wiped. */
+static void
+test_failed_delivery_aborts(void)
+{
+    const guint16 reasons[] = { SNPG_PROTO_REASON_LUKS_UNCHECKED, G_MAXUINT16 };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(reasons); i++) {
+        Fixture fx = { .deliver = TRUE, .delivery_reason = reasons[i] };
+        g_auto(SnpgKeyPayload) payload = { 0 };
+        VerifierThread vt = { 0 };
+        g_auto(SnpgAgentResult) ar = { 0 };
+        g_autoptr(GError) error = NULL;
+
+        fill_payload(&payload);
+        g_assert_false(run_pair(&fx, &payload, &vt, &ar, &error));
+        g_assert_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_ABORTED);
+        g_assert_true(ar.delivery_failed);
+        g_assert_false(ar.delivered);
+        g_assert_null(ar.payload.disk_key);
+        g_assert_false(vt.ok);
+        g_assert_error(vt.error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_ABORTED);
+        g_assert_true(vt.result.key_sent);
+        g_assert_false(vt.result.key_confirmed);
+        g_assert_cmpuint(vt.result.delivery_refusal.n_reasons, ==, 1);
+        if (reasons[i] == G_MAXUINT16) {
+            g_assert_cmpuint(vt.result.delivery_refusal.reasons[0], ==, SNPG_PROTO_REASON_DELIVERY);
+        } else {
+            g_assert_cmpuint(vt.result.delivery_refusal.reasons[0], ==, reasons[i]);
+            g_assert_cmpstr(vt.result.delivery_refusal.text, ==, "the key file exists");
+        }
+        g_assert_null(fx.delivered);
+        g_clear_error(&vt.error);
+        snpg_verifier_result_clear(&vt.result);
+        g_clear_pointer(&fx.seen_report, g_bytes_unref);
+    }
 }
 
 static void
@@ -534,6 +623,8 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/session/success-delivers-key", test_success_delivers_key);
     g_test_add_func("/session/attestation-only", test_attestation_only);
+    g_test_add_func("/session/done-after-delivery", test_done_after_delivery);
+    g_test_add_func("/session/failed-delivery-aborts", test_failed_delivery_aborts);
     g_test_add_func("/session/rejection-sends-reasons", test_rejection_sends_reasons);
     g_test_add_func("/session/replayed-report-fails", test_replayed_report_fails);
     g_test_add_func("/session/agent-without-report-aborts", test_agent_without_report_aborts);
