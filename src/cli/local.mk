@@ -1,5 +1,9 @@
+# The snpguard command: needs json-glib and, later, the host library; not
+# built with --disable-host.
+if ENABLE_HOST
 bin_PROGRAMS += snpguard
-snpguard_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"snpguard\"
+endif
+snpguard_CPPFLAGS = $(CLI_CPPFLAGS) -DG_LOG_DOMAIN=\"snpguard\"
 snpguard_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS) $(JSON_CFLAGS)
 snpguard_LDADD = libsnpguard-core.la $(JSON_LIBS) $(GLIB_LIBS) $(CRYPTO_LIBS) $(LTLIBINTL)
 snpguard_SOURCES = \
