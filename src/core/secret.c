@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -36,6 +37,15 @@ page_size(void)
     return size;
 }
 
+/* The system call, not libc's mlock(): AddressSanitizer intercepts mlock()
+ * as a no-op that reports success, which would leave sanitizer builds with
+ * unlocked secrets that claim to be locked. */
+static gboolean
+lock_pages(void *addr, gsize len)
+{
+    return syscall(SYS_mlock, addr, len) == 0;
+}
+
 SnpgSecret *
 snpg_secret_new(gsize len)
 {
@@ -63,7 +73,7 @@ snpg_secret_new(gsize len)
     secret->map_len = data_len + 2 * page;
     /* Best effort, as cryptsetup does: RLIMIT_MEMLOCK may be small; the wipe
      * still happens. Kept out of core dumps either way. */
-    secret->locked = mlock(map + page, data_len) == 0;
+    secret->locked = lock_pages(map + page, data_len);
     (void)madvise(map + page, data_len, MADV_DONTDUMP);
     return secret;
 }
