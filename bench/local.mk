@@ -30,7 +30,7 @@ bench-verify: bench/bench-verify$(EXEEXT)
 EXTRA_PROGRAMS += bench/bench-attest
 CLEANFILES += bench/bench-attest$(EXEEXT)
 bench_bench_attest_SOURCES = bench/bench-attest.c
-bench_bench_attest_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/guest
+bench_bench_attest_CPPFLAGS = $(AGENT_CPPFLAGS)
 bench_bench_attest_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
 bench_bench_attest_LDADD = libsnpguard-agent.la libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS)
 EXTRA_DIST += bench/attest

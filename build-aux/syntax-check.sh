@@ -15,4 +15,34 @@ check '\b(strtol|strtoul|strtoll|strtoull|atoi|atol)\s*\(' 'use g_ascii_string_t
 check '\b(sprintf|vsprintf|strcpy|strcat|strncpy)\s*\(' 'use g_strdup_printf / g_strlcpy'
 check '\b(system|popen)\s*\(' 'use g_spawn_* with an argv'
 check '\bmemset\s*\([^;]*(key|secret|shared)' 'wipe secrets with OPENSSL_cleanse'
+
+# Layers: core (src/core) links GLib and libcrypto only and the agent (guest/)
+# adds nothing but core; neither may include a header of the snpguard command
+# (src/cli) or of the host side (src/host), nor a host library. The build
+# gives each layer only its own include paths; this also catches a path
+# spelled out ("../cli/x.h") or a system header found without flags.
+layer() {
+    dirs=$1; pattern=$2; advice=$3
+    for d in $dirs; do
+        hits=$(grep -rnE "^[[:space:]]*#[[:space:]]*include[[:space:]]*$pattern" "$top/$d" \
+               --include='*.c' --include='*.h' 2>/dev/null)
+        if [ -n "$hits" ]; then
+            printf '%s\n%s\n\n' "$hits" "-> $advice"
+            status=1
+        fi
+    done
+}
+upper=""
+for h in "$top"/src/cli/*.h "$top"/src/host/*.h; do
+    [ -f "$h" ] && upper="$upper|$(basename "$h" | sed 's/\./\\./g')"
+done
+upper=${upper#|}
+[ -n "$upper" ] && layer "src/core guest" "[\"<]([^\">]*/)?($upper)[\">]" \
+    'core and the agent must not include a CLI or host header'
+guest_headers=$(for h in "$top"/guest/*.h; do [ -f "$h" ] && basename "$h"; done | sed 's/\./\\./g' | paste -sd'|' -)
+[ -n "$guest_headers" ] && layer "src/core" "[\"<]([^\">]*/)?($guest_headers)[\">]" \
+    'core must not include an agent header'
+layer "src/core guest" '"\.\./' 'no relative includes across directories: each layer has its include path'
+layer "src/core guest" '<(libvirt/|libxml/|sqlite3\.h|libcryptsetup\.h|json-glib/)' \
+    'core and the agent link GLib and libcrypto only (host libraries belong in src/host or src/cli)'
 exit $status

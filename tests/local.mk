@@ -1,13 +1,22 @@
-# Unit tests: GLib test programs (TAP), one per module.
-TEST_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS) $(JSON_CFLAGS)
+# Unit tests: GLib test programs (TAP), one per module. Those that need only
+# core (and the agent) use CORE_TEST_* and run in an agent-only build
+# (--disable-host) too; those that read JSON or run the snpguard command are
+# built only 'if ENABLE_HOST'.
+CORE_TEST_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
+CORE_TEST_LIBS = libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS)
+TEST_CFLAGS = $(CORE_TEST_CFLAGS) $(JSON_CFLAGS)
 TEST_LIBS = libsnpguard-core.la $(JSON_LIBS) $(GLIB_LIBS) $(CRYPTO_LIBS)
 
-check_PROGRAMS += tests/unit/test-buf tests/unit/test-cli
-TESTS += tests/unit/test-buf tests/unit/test-cli
+check_PROGRAMS += tests/unit/test-buf
+TESTS += tests/unit/test-buf
+if ENABLE_HOST
+check_PROGRAMS += tests/unit/test-cli
+TESTS += tests/unit/test-cli
+endif
 
 tests_unit_test_buf_SOURCES = tests/unit/test-buf.c
-tests_unit_test_buf_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_buf_LDADD = $(TEST_LIBS)
+tests_unit_test_buf_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_test_buf_LDADD = $(CORE_TEST_LIBS)
 
 tests_unit_test_cli_SOURCES = tests/unit/test-cli.c tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_cli_CFLAGS = $(TEST_CFLAGS)
@@ -22,29 +31,33 @@ tests_unit_test_file_LDADD = $(TEST_LIBS)
 check_PROGRAMS += tests/unit/test-secret
 TESTS += tests/unit/test-secret
 tests_unit_test_secret_SOURCES = tests/unit/test-secret.c tests/unit/testutil.c tests/unit/testutil.h
-tests_unit_test_secret_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_secret_LDADD = $(TEST_LIBS)
+tests_unit_test_secret_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_test_secret_LDADD = $(CORE_TEST_LIBS)
 
 check_PROGRAMS += tests/unit/test-proto
 TESTS += tests/unit/test-proto
 tests_unit_test_proto_SOURCES = tests/unit/test-proto.c tests/unit/testutil.c tests/unit/testutil.h
-tests_unit_test_proto_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_proto_LDADD = $(TEST_LIBS)
+tests_unit_test_proto_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_test_proto_LDADD = $(CORE_TEST_LIBS)
 
 check_PROGRAMS += tests/unit/test-session
 TESTS += tests/unit/test-session
 tests_unit_test_session_SOURCES = tests/unit/test-session.c tests/unit/testutil.c tests/unit/testutil.h
-tests_unit_test_session_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_session_LDADD = $(TEST_LIBS)
+tests_unit_test_session_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_test_session_LDADD = $(CORE_TEST_LIBS)
 
 # snpguard measure: the engine against sev-snp-measure's values, and the command.
-check_PROGRAMS += tests/unit/test-measure tests/unit/test-cli-measure
-TESTS += tests/unit/test-measure tests/unit/test-cli-measure
+check_PROGRAMS += tests/unit/test-measure
+TESTS += tests/unit/test-measure
+if ENABLE_HOST
+check_PROGRAMS += tests/unit/test-cli-measure
+TESTS += tests/unit/test-cli-measure
+endif
 MEASURE_TEST_SOURCES = tests/unit/testutil.c tests/unit/testutil.h \
 	tests/unit/measure-inputs.c tests/unit/measure-inputs.h
 tests_unit_test_measure_SOURCES = tests/unit/test-measure.c $(MEASURE_TEST_SOURCES)
-tests_unit_test_measure_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_measure_LDADD = $(TEST_LIBS)
+tests_unit_test_measure_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_test_measure_LDADD = $(CORE_TEST_LIBS)
 tests_unit_test_cli_measure_SOURCES = tests/unit/test-cli-measure.c $(MEASURE_TEST_SOURCES)
 tests_unit_test_cli_measure_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_cli_measure_LDADD = $(TEST_LIBS)
@@ -53,29 +66,33 @@ EXTRA_DIST += tests/data/measure/README tests/data/measure/ovmf_AmdSev_suffix.bi
 EXTRA_DIST += tests/data/measure/svsm_suffix.bin tests/data/measure/svsm_ovmf_suffix.bin
 
 # Simulated secure processor, ID blocks, certificate cache (issue 3).
-check_PROGRAMS += tests/unit/test-sim tests/unit/test-idblock tests/unit/test-certcache \
-	tests/unit/test-cli-sim
-TESTS += tests/unit/test-sim tests/unit/test-idblock tests/unit/test-certcache \
-	tests/unit/test-cli-sim
+check_PROGRAMS += tests/unit/test-idblock tests/unit/test-certcache
+TESTS += tests/unit/test-idblock tests/unit/test-certcache
+if ENABLE_HOST
+check_PROGRAMS += tests/unit/test-sim tests/unit/test-cli-sim
+TESTS += tests/unit/test-sim tests/unit/test-cli-sim
+endif
 tests_unit_test_sim_SOURCES = tests/unit/test-sim.c tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_sim_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_sim_LDADD = $(TEST_LIBS)
 tests_unit_test_idblock_SOURCES = tests/unit/test-idblock.c tests/unit/testutil.c tests/unit/testutil.h
-tests_unit_test_idblock_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_idblock_LDADD = $(TEST_LIBS)
+tests_unit_test_idblock_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_test_idblock_LDADD = $(CORE_TEST_LIBS)
 tests_unit_test_certcache_SOURCES = tests/unit/test-certcache.c tests/unit/testutil.c tests/unit/testutil.h
-tests_unit_test_certcache_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_certcache_LDADD = $(TEST_LIBS)
+tests_unit_test_certcache_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_test_certcache_LDADD = $(CORE_TEST_LIBS)
 tests_unit_test_cli_sim_SOURCES = tests/unit/test-cli-sim.c tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_cli_sim_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_cli_sim_LDADD = $(TEST_LIBS)
 EXTRA_DIST += tests/data/sim tests/data/idblock
 
 # Reports, AMD certificates, verification (issue 3, verifier side).
+if ENABLE_HOST
 check_PROGRAMS += tests/unit/test-report tests/unit/test-certs tests/unit/test-verify \
 	tests/unit/test-cli-report
 TESTS += tests/unit/test-report tests/unit/test-certs tests/unit/test-verify \
 	tests/unit/test-cli-report
+endif
 VECTOR_TEST_SOURCES = tests/unit/testutil.c tests/unit/testutil.h \
 	tests/unit/vectors.c tests/unit/vectors.h
 tests_unit_test_report_SOURCES = tests/unit/test-report.c $(VECTOR_TEST_SOURCES)
@@ -102,25 +119,29 @@ tests_unit_test_policy_LDADD = $(TEST_LIBS)
 check_PROGRAMS += tests/unit/test-attest
 TESTS += tests/unit/test-attest
 tests_unit_test_attest_SOURCES = tests/unit/test-attest.c tests/unit/testutil.c tests/unit/testutil.h
-tests_unit_test_attest_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/guest
-tests_unit_test_attest_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_attest_LDADD = libsnpguard-agent.la $(TEST_LIBS)
+tests_unit_test_attest_CPPFLAGS = $(AGENT_CPPFLAGS)
+tests_unit_test_attest_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_test_attest_LDADD = libsnpguard-agent.la $(CORE_TEST_LIBS)
 check_PROGRAMS += tests/unit/test-agent
 TESTS += tests/unit/test-agent
 tests_unit_test_agent_SOURCES = tests/unit/test-agent.c tests/unit/testutil.c tests/unit/testutil.h
-tests_unit_test_agent_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/guest
-tests_unit_test_agent_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_agent_LDADD = libsnpguard-agent.la $(TEST_LIBS)
+tests_unit_test_agent_CPPFLAGS = $(AGENT_CPPFLAGS)
+tests_unit_test_agent_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_test_agent_LDADD = libsnpguard-agent.la $(CORE_TEST_LIBS)
+if ENABLE_HOST
 check_PROGRAMS += tests/unit/test-cli-attest
 TESTS += tests/unit/test-cli-attest
+endif
 tests_unit_test_cli_attest_SOURCES = tests/unit/test-cli-attest.c tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_cli_attest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_cli_attest_LDADD = $(TEST_LIBS)
 
 # The user-facing surface of every command: --help, usage errors, unreadable
 # inputs, --json validity.
+if ENABLE_HOST
 check_PROGRAMS += tests/unit/test-cli-surface
 TESTS += tests/unit/test-cli-surface
+endif
 tests_unit_test_cli_surface_SOURCES = tests/unit/test-cli-surface.c tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_cli_surface_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_cli_surface_LDADD = $(TEST_LIBS)

@@ -278,31 +278,21 @@ run_list(int argc, char **argv)
     return SNPG_EXIT_OK;
 }
 
-static int
-run(int argc, char **argv)
-{
-    if (argc >= 2 && g_str_equal(argv[1], "url"))
-        return run_url(argc - 1, argv + 1);
-    if (argc >= 2 && g_str_equal(argv[1], "import"))
-        return run_import(argc - 1, argv + 1);
-    if (argc >= 2 && g_str_equal(argv[1], "list"))
-        return run_list(argc - 1, argv + 1);
-    if (argc >= 2 && (g_str_equal(argv[1], "--help") || g_str_equal(argv[1], "-h"))) {
-        printf(_("Usage: snpguard certs url REPORT [--product Milan|Genoa|Turin] [--json]\n"
-                 "       snpguard certs import FILE... [--cache DIR] [--json]\n"
-                 "       snpguard certs list [--cache DIR] [--json]\n\n"
-                 "AMD KDS addresses for a report and the local certificate cache.\n"
-                 "Run 'snpguard certs SUBCOMMAND --help' for options.\n"));
-        return SNPG_EXIT_OK;
-    }
-    if (argc >= 2)
-        snpg_cli_error(_("unknown certs subcommand '%s' (expected url, import or list)"),
-                       argv[1]);
-    else
-        snpg_cli_error(_("certs needs a subcommand: url, import or list"));
-    return SNPG_EXIT_USAGE;
-}
+static const SnpgCommand subcommands[] = {
+    { "url", NULL, run_url },
+    { "import", NULL, run_import },
+    { "list", NULL, run_list },
+    { NULL }
+};
+
+static const char help[] =
+    N_("Usage: snpguard certs url REPORT [--product Milan|Genoa|Turin] [--json]\n"
+       "       snpguard certs import FILE... [--cache DIR] [--json]\n"
+       "       snpguard certs list [--cache DIR] [--json]\n\n"
+       "AMD KDS addresses for a report and the local certificate cache.\n"
+       "Run 'snpguard certs SUBCOMMAND --help' for options.\n");
 
 const SnpgCommand snpg_cmd_certs = {
-    "certs", N_("AMD certificate addresses and the local cache (url, import, list)"), run,
+    "certs", N_("AMD certificate addresses and the local cache (url, import, list)"), NULL,
+    subcommands, help,
 };

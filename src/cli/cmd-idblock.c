@@ -250,31 +250,21 @@ run_digest(int argc, char **argv)
     return SNPG_EXIT_OK;
 }
 
-static int
-run(int argc, char **argv)
-{
-    if (argc >= 2 && g_str_equal(argv[1], "create"))
-        return run_create(argc - 1, argv + 1);
-    if (argc >= 2 && g_str_equal(argv[1], "keygen"))
-        return run_keygen(argc - 1, argv + 1);
-    if (argc >= 2 && g_str_equal(argv[1], "digest"))
-        return run_digest(argc - 1, argv + 1);
-    if (argc >= 2 && (g_str_equal(argv[1], "--help") || g_str_equal(argv[1], "-h"))) {
-        printf(_("Usage: snpguard idblock create --id-key PEM [--author-key PEM] --measurement HEX|B64 [OPTION...]\n"
-                 "       snpguard idblock keygen FILE\n"
-                 "       snpguard idblock digest [--id-key PEM] [--author-key PEM] [--json]\n\n"
-                 "SEV-SNP ID blocks for libvirt's <idBlock> and <idAuth>.\n"
-                 "Run 'snpguard idblock SUBCOMMAND --help' for options.\n"));
-        return SNPG_EXIT_OK;
-    }
-    if (argc >= 2)
-        snpg_cli_error(_("unknown idblock subcommand '%s' (expected create, keygen or digest)"),
-                       argv[1]);
-    else
-        snpg_cli_error(_("idblock needs a subcommand: create, keygen or digest"));
-    return SNPG_EXIT_USAGE;
-}
+static const SnpgCommand subcommands[] = {
+    { "create", NULL, run_create },
+    { "keygen", NULL, run_keygen },
+    { "digest", NULL, run_digest },
+    { NULL }
+};
+
+static const char help[] =
+    N_("Usage: snpguard idblock create --id-key PEM [--author-key PEM] --measurement HEX|B64 [OPTION...]\n"
+       "       snpguard idblock keygen FILE\n"
+       "       snpguard idblock digest [--id-key PEM] [--author-key PEM] [--json]\n\n"
+       "SEV-SNP ID blocks for libvirt's <idBlock> and <idAuth>.\n"
+       "Run 'snpguard idblock SUBCOMMAND --help' for options.\n");
 
 const SnpgCommand snpg_cmd_idblock = {
-    "idblock", N_("SEV-SNP ID blocks and key digests (create, keygen, digest)"), run,
+    "idblock", N_("SEV-SNP ID blocks and key digests (create, keygen, digest)"), NULL,
+    subcommands, help,
 };

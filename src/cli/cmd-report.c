@@ -291,27 +291,18 @@ run_verify(int argc, char **argv)
     return snpg_verify_result_accepted(res) ? SNPG_EXIT_OK : SNPG_EXIT_REJECTED;
 }
 
-static int
-run(int argc, char **argv)
-{
-    if (argc >= 2 && g_str_equal(argv[1], "show"))
-        return run_show(argc - 1, argv + 1);
-    if (argc >= 2 && g_str_equal(argv[1], "verify"))
-        return run_verify(argc - 1, argv + 1);
-    if (argc >= 2 && (g_str_equal(argv[1], "--help") || g_str_equal(argv[1], "-h"))) {
-        printf(_("Usage: snpguard report show REPORT [--json] [--product Milan|Genoa|Turin]\n"
-                 "       snpguard report verify REPORT [OPTION...]\n\n"
-                 "Show or verify an SEV-SNP attestation report.\n"
-                 "Run 'snpguard report SUBCOMMAND --help' for options.\n"));
-        return SNPG_EXIT_OK;
-    }
-    if (argc >= 2)
-        snpg_cli_error(_("unknown report subcommand '%s' (expected show or verify)"), argv[1]);
-    else
-        snpg_cli_error(_("report needs a subcommand: show or verify"));
-    return SNPG_EXIT_USAGE;
-}
+static const SnpgCommand subcommands[] = {
+    { "show", NULL, run_show },
+    { "verify", NULL, run_verify },
+    { NULL }
+};
+
+static const char help[] =
+    N_("Usage: snpguard report show REPORT [--json] [--product Milan|Genoa|Turin]\n"
+       "       snpguard report verify REPORT [OPTION...]\n\n"
+       "Show or verify an SEV-SNP attestation report.\n"
+       "Run 'snpguard report SUBCOMMAND --help' for options.\n");
 
 const SnpgCommand snpg_cmd_report = {
-    "report", N_("Show or verify an SEV-SNP attestation report"), run,
+    "report", N_("Show or verify an SEV-SNP attestation report"), NULL, subcommands, help,
 };

@@ -328,47 +328,22 @@ run_report(int argc, char **argv)
     return SNPG_EXIT_OK;
 }
 
-gboolean
-snpg_sim_launch_args_parse(const SnpgSimLaunchArgs *a, guint8 measurement[48],
-                           guint8 host_data[32], guint8 family_id[16], guint8 image_id[16],
-                           guint8 id_key_digest[48], guint8 author_key_digest[48])
-{
-    return snpg_cli_parse_hex("--measurement", a->measurement, measurement, 48) &&
-           (!a->host_data || snpg_cli_parse_hex_padded("--host-data", a->host_data, host_data, 32)) &&
-           (!a->family_id || snpg_cli_parse_hex("--family-id", a->family_id, family_id, 16)) &&
-           (!a->image_id || snpg_cli_parse_hex("--image-id", a->image_id, image_id, 16)) &&
-           (!a->id_key_digest ||
-            snpg_cli_parse_hex("--id-key-digest", a->id_key_digest, id_key_digest, 48)) &&
-           (!a->author_key_digest ||
-            snpg_cli_parse_hex("--author-key-digest", a->author_key_digest, author_key_digest, 48));
-}
+static const SnpgCommand subcommands[] = {
+    { "init", NULL, run_init },
+    { "report", NULL, run_report },
+    { "identity", NULL, snpg_cmd_sim_identity_run },
+    { NULL }
+};
 
-static int
-run(int argc, char **argv)
-{
-    if (argc >= 2 && g_str_equal(argv[1], "init"))
-        return run_init(argc - 1, argv + 1);
-    if (argc >= 2 && g_str_equal(argv[1], "report"))
-        return run_report(argc - 1, argv + 1);
-    if (argc >= 2 && g_str_equal(argv[1], "identity"))
-        return snpg_cmd_sim_identity_run(argc - 1, argv + 1);
-    if (argc >= 2 && (g_str_equal(argv[1], "--help") || g_str_equal(argv[1], "-h"))) {
-        printf(_("Usage: snpguard sim init DIR [--product Milan|Genoa|Turin] [--force]\n"
-                 "       snpguard sim report DIR --measurement HEX [OPTION...] -o FILE\n"
-                 "       snpguard sim identity DIR --measurement HEX [OPTION...] -o FILE\n\n"
-                 "The simulated secure processor: TEST keys, not AMD's. A verifier rejects\n"
-                 "its root unless --trust-root names DIR/ark.pem.\n\n"
-                 "Run 'snpguard sim SUBCOMMAND --help' for options.\n"));
-        return SNPG_EXIT_OK;
-    }
-    if (argc >= 2)
-        snpg_cli_error(_("unknown sim subcommand '%s' (expected init, report or identity)"),
-                       argv[1]);
-    else
-        snpg_cli_error(_("sim needs a subcommand: init, report or identity"));
-    return SNPG_EXIT_USAGE;
-}
+static const char help[] =
+    N_("Usage: snpguard sim init DIR [--product Milan|Genoa|Turin] [--force]\n"
+       "       snpguard sim report DIR --measurement HEX [OPTION...] -o FILE\n"
+       "       snpguard sim identity DIR --measurement HEX [OPTION...] -o FILE\n\n"
+       "The simulated secure processor: TEST keys, not AMD's. A verifier rejects\n"
+       "its root unless --trust-root names DIR/ark.pem.\n\n"
+       "Run 'snpguard sim SUBCOMMAND --help' for options.\n");
 
 const SnpgCommand snpg_cmd_sim = {
-    "sim", N_("Simulated secure processor with TEST keys (init, report, identity)"), run,
+    "sim", N_("Simulated secure processor with TEST keys (init, report, identity)"), NULL,
+    subcommands, help,
 };

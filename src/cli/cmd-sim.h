@@ -1,4 +1,5 @@
-/* What `sim report` and `sim identity` share. */
+/* What `sim report` and `sim identity` share (sim-launch.c), and the
+ * identity subcommand that the sim command table lists. */
 #pragma once
 
 #include <glib.h>

@@ -77,29 +77,32 @@ run_sub(int argc, char **argv, gboolean create)
 }
 
 static int
-run(int argc, char **argv)
+run_create(int argc, char **argv)
 {
-    if (argc >= 2 && g_str_equal(argv[1], "create"))
-        return run_sub(argc - 1, argv + 1, TRUE);
-    if (argc >= 2 && g_str_equal(argv[1], "pin"))
-        return run_sub(argc - 1, argv + 1, FALSE);
-    if (argc >= 2 && (g_str_equal(argv[1], "--help") || g_str_equal(argv[1], "-h"))) {
-        printf(_("Usage: snpguard verifier-key create FILE [--force] [--json]\n"
-                 "       snpguard verifier-key pin FILE [--json]\n\n"
-                 "The verifier signs every key it releases with this Ed25519 key; a guest\n"
-                 "accepts keys only from the verifier whose pin is on its (measured) kernel\n"
-                 "command line as snpguard.verifier=PIN.\n"
-                 "Run 'snpguard verifier-key SUBCOMMAND --help' for options.\n"));
-        return SNPG_EXIT_OK;
-    }
-    if (argc >= 2)
-        snpg_cli_error(_("unknown verifier-key subcommand '%s' (expected create or pin)"),
-                       argv[1]);
-    else
-        snpg_cli_error(_("verifier-key needs a subcommand: create or pin"));
-    return SNPG_EXIT_USAGE;
+    return run_sub(argc, argv, TRUE);
 }
 
+static int
+run_pin(int argc, char **argv)
+{
+    return run_sub(argc, argv, FALSE);
+}
+
+static const SnpgCommand subcommands[] = {
+    { "create", NULL, run_create },
+    { "pin", NULL, run_pin },
+    { NULL }
+};
+
+static const char help[] =
+    N_("Usage: snpguard verifier-key create FILE [--force] [--json]\n"
+       "       snpguard verifier-key pin FILE [--json]\n\n"
+       "The verifier signs every key it releases with this Ed25519 key; a guest\n"
+       "accepts keys only from the verifier whose pin is on its (measured) kernel\n"
+       "command line as snpguard.verifier=PIN.\n"
+       "Run 'snpguard verifier-key SUBCOMMAND --help' for options.\n");
+
 const SnpgCommand snpg_cmd_verifier_key = {
-    "verifier-key", N_("The verifier's identity key that guests pin (create, pin)"), run,
+    "verifier-key", N_("The verifier's identity key that guests pin (create, pin)"), NULL,
+    subcommands, help,
 };

@@ -12,11 +12,18 @@ enum {
     SNPG_EXIT_REJECTED = 3, /* attestation evidence rejected */
 };
 
-typedef struct {
+/* A command runs itself (run) or is a group of subcommands (subcommands,
+ * help): main() dispatches "snpguard GROUP SUB ...", prints the group's help
+ * for "GROUP --help" and "help GROUP", and reports a missing or unknown
+ * subcommand naming the table's entries. */
+typedef struct SnpgCommand SnpgCommand;
+struct SnpgCommand {
     const char *name;
     const char *summary;          /* N_() marked; translated when shown */
-    int (*run)(int argc, char **argv);  /* argv[0] is the command name */
-} SnpgCommand;
+    int (*run)(int argc, char **argv);  /* argv[0] is the command name; NULL for a group */
+    const SnpgCommand *subcommands;     /* a group's table, ended by { NULL } */
+    const char *help;             /* a group's --help text, N_() marked */
+};
 
 /* Prints "snpguard: error: MESSAGE" on stderr. */
 void snpg_cli_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);

@@ -1,5 +1,9 @@
+# The snpguard command: needs json-glib and, later, the host library; not
+# built with --disable-host.
+if ENABLE_HOST
 bin_PROGRAMS += snpguard
-snpguard_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"snpguard\"
+endif
+snpguard_CPPFLAGS = $(CLI_CPPFLAGS) -DG_LOG_DOMAIN=\"snpguard\"
 snpguard_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS) $(JSON_CFLAGS)
 snpguard_LDADD = libsnpguard-core.la $(JSON_LIBS) $(GLIB_LIBS) $(CRYPTO_LIBS) $(LTLIBINTL)
 snpguard_SOURCES = \
@@ -9,7 +13,7 @@ snpguard_SOURCES = \
 snpguard_SOURCES += src/cli/cmd-sim.c src/cli/cmd-idblock.c src/cli/cmd-certs.c
 snpguard_SOURCES += src/cli/cmd-report.c
 snpguard_SOURCES += src/cli/cli-util.c src/cli/cli-util.h
-snpguard_SOURCES += src/cli/cmd-sim-identity.c src/cli/cmd-sim.h
+snpguard_SOURCES += src/cli/cmd-sim-identity.c src/cli/cmd-sim.h src/cli/sim-launch.c
 snpguard_SOURCES += src/cli/verify-args.c src/cli/verify-args.h
 snpguard_SOURCES += src/cli/cmd-attest.c
 snpguard_SOURCES += src/cli/cmd-verifier-key.c

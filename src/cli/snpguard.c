@@ -90,6 +90,62 @@ snpg_cli_print_json(JsonNode *node)
     printf("%s\n", text);
 }
 
+static const SnpgCommand *
+find_subcommand(const SnpgCommand *group, const char *name)
+{
+    for (const SnpgCommand *sub = group->subcommands; sub->name; sub++)
+        if (g_str_equal(sub->name, name))
+            return sub;
+    return NULL;
+}
+
+/* "init, report or identity" */
+static char *
+subcommand_names(const SnpgCommand *group)
+{
+    g_autoptr(GString) list = g_string_new(NULL);
+    gsize n = 0;
+
+    while (group->subcommands[n].name)
+        n++;
+    for (gsize i = 0; i + 1 < n; i++) {
+        if (i > 0)
+            g_string_append(list, ", ");
+        g_string_append(list, group->subcommands[i].name);
+    }
+    if (n < 2)
+        return g_strdup(n ? group->subcommands[0].name : "");
+    return g_strdup_printf(_("%s or %s"), list->str, group->subcommands[n - 1].name);
+}
+
+/* Runs a command; argv[0] is its name. A group hands the rest to the
+ * subcommand argv[1] names, its own name still in the program name. */
+static int
+run_command(const SnpgCommand *cmd, int argc, char **argv)
+{
+    const SnpgCommand *sub;
+    g_autofree char *names = NULL;
+
+    if (!cmd->subcommands)
+        return cmd->run(argc, argv);
+    if (argc >= 2 && (sub = find_subcommand(cmd, argv[1]))) {
+        g_autofree char *prgname = g_strdup_printf("snpguard %s %s", cmd->name, sub->name);
+
+        g_set_prgname(prgname);
+        return sub->run(argc - 1, argv + 1);
+    }
+    if (argc >= 2 && (g_str_equal(argv[1], "--help") || g_str_equal(argv[1], "-h"))) {
+        fputs(_(cmd->help), stdout);
+        return SNPG_EXIT_OK;
+    }
+    names = subcommand_names(cmd);
+    if (argc >= 2)
+        snpg_cli_error(_("unknown %s subcommand '%s' (expected %s)"), cmd->name, argv[1], names);
+    else
+        snpg_cli_error(_("%s needs a subcommand: %s"), cmd->name, names);
+    return SNPG_EXIT_USAGE;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -125,22 +181,39 @@ main(int argc, char **argv)
             fprintf(stderr, _("Run 'snpguard help' for the list of commands.\n"));
             return SNPG_EXIT_USAGE;
         }
-        char *help_argv[] = { (char *)cmd->name, (char *)"--help", NULL };
-        return cmd->run(2, help_argv);
+        /* "help GROUP SUB" is "GROUP SUB --help"; "help GROUP" is "GROUP --help". */
+        {
+            const SnpgCommand *sub = NULL;
+            char *help_argv[] = { (char *)cmd->name, (char *)"--help", NULL, NULL };
+
+            if (cmd->subcommands && argc > 3) {
+                if (!(sub = find_subcommand(cmd, argv[3]))) {
+                    g_autofree char *names = subcommand_names(cmd);
+
+                    snpg_cli_error(_("unknown %s subcommand '%s' (expected %s)"), cmd->name,
+                                   argv[3], names);
+                    fprintf(stderr, _("Run 'snpguard help %s' for its subcommands.\n"), cmd->name);
+                    return SNPG_EXIT_USAGE;
+                }
+                help_argv[1] = (char *)sub->name;
+                help_argv[2] = (char *)"--help";
+            }
+            return run_command(cmd, sub ? 3 : 2, help_argv);
+        }
     }
     if (!(cmd = find_command(argv[1]))) {
         snpg_cli_error(_("unknown command '%s'"), argv[1]);
         fprintf(stderr, _("Run 'snpguard help' for the list of commands.\n"));
         return SNPG_EXIT_USAGE;
     }
-    /* Group commands (report, sim, ...) keep this name; their subcommands
-     * set "snpguard NAME SUB" in snpg_cli_context_new(). */
+    /* Group commands (report, sim, ...) keep this name; run_command() names
+     * their subcommands "snpguard NAME SUB". */
     {
         g_autofree char *prgname = g_strdup_printf("snpguard %s", cmd->name);
         int rc;
 
         g_set_prgname(prgname);
-        rc = cmd->run(argc - 1, argv + 1);
+        rc = run_command(cmd, argc - 1, argv + 1);
         /* Every usage error ends with the same hint, naming the (sub)command. */
         if (rc == SNPG_EXIT_USAGE)
             fprintf(stderr, _("Run '%s --help' for usage.\n"), g_get_prgname());

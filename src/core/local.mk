@@ -1,6 +1,6 @@
 # libsnpguard-core: GLib + libcrypto only, so the guest agent can link it alone.
 noinst_LTLIBRARIES += libsnpguard-core.la
-libsnpguard_core_la_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"snpguard-core\"
+libsnpguard_core_la_CPPFLAGS = $(CORE_CPPFLAGS) -DG_LOG_DOMAIN=\"snpguard-core\"
 libsnpguard_core_la_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
 libsnpguard_core_la_LIBADD = $(GLIB_LIBS) $(CRYPTO_LIBS)
 libsnpguard_core_la_SOURCES = \

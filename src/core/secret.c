@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -14,22 +15,66 @@
 
 G_DEFINE_QUARK(snpg-secret-error-quark, snpg_secret_error)
 
+/* Each secret owns whole pages: [guard][data pages][guard], the secret at
+ * the end of its data pages. Locks are not counted (munlock of a page
+ * unlocks it for everyone), so sharing a page with another allocation would
+ * let its free unlock this key. The guard pages (PROT_NONE) turn an overrun
+ * or underrun into a fault instead of a read of a neighbour. */
 struct _SnpgSecret {
     gsize len;
+    gsize map_len;      /* the whole mapping, guard pages included */
     gboolean locked;
     guint8 data[];
 };
 
+static gsize
+page_size(void)
+{
+    static gsize size;
+
+    if (g_once_init_enter(&size))
+        g_once_init_leave(&size, (gsize)sysconf(_SC_PAGESIZE));
+    return size;
+}
+
+/* The system call, not libc's mlock(): AddressSanitizer intercepts mlock()
+ * as a no-op that reports success, which would leave sanitizer builds with
+ * unlocked secrets that claim to be locked. */
+static gboolean
+lock_pages(void *addr, gsize len)
+{
+    return syscall(SYS_mlock, addr, len) == 0;
+}
+
 SnpgSecret *
 snpg_secret_new(gsize len)
 {
+    gsize page = page_size();
+    gsize need = sizeof(SnpgSecret) + len;
+    gsize data_len, offset;
+    guint8 *map;
     SnpgSecret *secret;
 
     g_return_val_if_fail(len > 0 && len <= SNPG_SECRET_MAX, NULL);
-    secret = g_malloc0(sizeof(*secret) + len);
+    data_len = (need + page - 1) / page * page;
+    map = mmap(NULL, data_len + 2 * page, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (map == MAP_FAILED)
+        g_error("cannot map %" G_GSIZE_FORMAT " bytes for a secret: %s",
+                data_len + 2 * page, g_strerror(errno));   /* as g_malloc aborts */
+    if (mprotect(map, page, PROT_NONE) != 0 ||
+        mprotect(map + page + data_len, page, PROT_NONE) != 0)
+        g_error("cannot protect the guard pages of a secret: %s", g_strerror(errno));
+
+    /* The data ends (up to alignment) where the trailing guard page starts. */
+    offset = (data_len - need) & ~(gsize)(G_ALIGNOF(SnpgSecret) - 1);
+    secret = (SnpgSecret *)(map + page + offset);
     secret->len = len;
-    /* Ignore failure: RLIMIT_MEMLOCK may be small; the wipe still happens. */
-    secret->locked = mlock(secret, sizeof(*secret) + len) == 0;
+    secret->map_len = data_len + 2 * page;
+    /* Best effort, as cryptsetup does: RLIMIT_MEMLOCK may be small; the wipe
+     * still happens. Kept out of core dumps either way. */
+    secret->locked = lock_pages(map + page, data_len);
+    (void)madvise(map + page, data_len, MADV_DONTDUMP);
     return secret;
 }
 
@@ -112,15 +157,19 @@ snpg_secret_equal(const SnpgSecret *a, const SnpgSecret *b)
 void
 snpg_secret_free(SnpgSecret *secret)
 {
-    gsize total;
+    gsize page = page_size();
+    guint8 *map;
+    gsize map_len;
 
     if (!secret)
         return;
-    total = sizeof(*secret) + secret->len;
-    OPENSSL_cleanse(secret->data, secret->len);
-    if (secret->locked)
-        munlock(secret, total);
-    g_free(secret);
+    /* The mapping starts one guard page below the secret's data page. */
+    map = (guint8 *)((guintptr)secret / page * page) - page;
+    map_len = secret->map_len;
+    OPENSSL_cleanse(map + page, map_len - 2 * page);
+    /* munmap drops the lock with the pages; no munlock that could touch
+     * anything else. */
+    munmap(map, map_len);
 }
 
 void

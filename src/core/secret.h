@@ -1,7 +1,9 @@
 /* SnpgSecret: a byte buffer for key material.
  *
- * Locked into memory where the limit allows (best effort, as cryptsetup
- * does), wiped with OPENSSL_cleanse when freed, never printed. Use it for
+ * Each secret has pages of its own between two guard pages, locked into
+ * memory where RLIMIT_MEMLOCK allows (best effort, as cryptsetup does),
+ * excluded from core dumps (MADV_DONTDUMP), wiped with OPENSSL_cleanse when
+ * freed, never printed. Freeing one secret never unlocks another. Use it for
  * disk keys, ECDH shared secrets and derived keys. */
 #pragma once
 

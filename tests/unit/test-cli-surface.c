@@ -118,6 +118,14 @@ test_leaf_help(gconstpointer data)
     g_assert_cmpstr(run.err, ==, "");
     g_assert_true(g_str_has_prefix(run.out, "Usage:"));
     assert_usage_line(run.out, name, leaf->params);
+
+    /* "snpguard help GROUP SUB" is the same text. */
+    if (leaf->argv[1]) {
+        g_auto(SnpgRun) h = { 0 };
+        snpg_run(&h, NULL, "help", leaf->argv[0], leaf->argv[1], NULL);
+        g_assert_cmpint(h.exit_code, ==, 0);
+        g_assert_cmpstr(h.out, ==, run.out);
+    }
 }
 
 static void
@@ -177,6 +185,10 @@ test_group(gconstpointer data)
     snpg_run_clear(&run);
     run_words(&run, words, sub);
     assert_usage_error(&run, "snpguard", name);
+    g_assert_nonnull(strstr(run.err, "'no-such-subcommand'"));
+    snpg_run_clear(&run);
+    snpg_run(&run, NULL, "help", group, "no-such-subcommand", NULL);
+    g_assert_cmpint(run.exit_code, ==, 2);
     g_assert_nonnull(strstr(run.err, "'no-such-subcommand'"));
 }
 
