@@ -109,8 +109,10 @@ tests_unit_test_cli_report_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_cli_report_LDADD = $(TEST_LIBS)
 EXTRA_DIST += tests/data/vectors
 # One verification policy: the same verdict from report verify, attest and core.
+if ENABLE_HOST
 check_PROGRAMS += tests/unit/test-policy
 TESTS += tests/unit/test-policy
+endif
 tests_unit_test_policy_SOURCES = tests/unit/test-policy.c $(VECTOR_TEST_SOURCES)
 tests_unit_test_policy_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_policy_LDADD = $(TEST_LIBS)
