@@ -10,6 +10,7 @@
 #include "cmd-define.h"
 #include "command.h"
 #include "domain.h"
+#include "hex.h"
 #include "identity.h"
 
 #define USAGE(...) (snpg_cli_error(__VA_ARGS__), SNPG_EXIT_USAGE)
@@ -54,7 +55,7 @@ adopt(const char *name, Options *o)
     g_autoptr(xmlDoc) doc = NULL;
     g_autofree char *pin = NULL;
     g_auto(SnpgDomainMeta) meta = { 0 };
-    gboolean added_channel = FALSE, added_pin = FALSE;
+    gboolean added_channel = FALSE, added_pin = FALSE, unpinned = FALSE;
     guint64 v;
     int n;
 
@@ -89,16 +90,11 @@ adopt(const char *name, Options *o)
     if (o->verifier_key && !(pin = snpg_cli_verifier_pin(o->verifier_key)))
         return SNPG_EXIT_ERROR;
 
-    /* Both changes alter the measured command line or device set: say so. */
+    /* The pin changes the measured command line; the channel is a device,
+     * outside the measurement, but the guest needs it. */
     if (!snpg_domain_ensure_channel(doc, &added_channel, &error) ||
         !snpg_domain_ensure_verifier_pin(doc, pin, &added_pin, &error))
         return FAIL("%s", error->message);
-    if (added_channel)
-        fprintf(stderr, _("snpguard: note: added the attestation channel '%s' (a new device: "
-                          "the guest must be started from this XML)\n"), SNPG_DOMAIN_CHANNEL_NAME);
-    if (added_pin)
-        fprintf(stderr, _("snpguard: note: added %s=%s to the kernel command line: this changes "
-                          "the launch measurement\n"), SNPG_IDENTITY_CMDLINE_PARAM, pin);
     if (pin) {
         g_free(meta.verifier);
         meta.verifier = g_strdup("key");
@@ -110,19 +106,34 @@ adopt(const char *name, Options *o)
 
         if (!snpg_domain_launch_inputs(doc, &in, &error))
             return FAIL("%s", error->message);
-        if (!snpg_identity_pin_from_cmdline(in.cmdline, found, &error)) {
-            if (error)
-                return FAIL("%s", error->message);
-            fprintf(stderr, _("snpguard: note: no --verifier-key and no %s= on the command line: "
-                              "the guest accepts a key from any verifier\n"),
-                    SNPG_IDENTITY_CMDLINE_PARAM);
-        }
-        if (!meta.verifier)
+        if (snpg_identity_pin_from_cmdline(in.cmdline, found, &error)) {
+            g_free(meta.verifier_pin);
+            meta.verifier_pin = snpg_hex_encode(found, sizeof(found));
+            if (!meta.verifier)
+                meta.verifier = g_strdup("cmdline");
+        } else if (error) {
+            return FAIL("%s", error->message);
+        } else {
+            unpinned = TRUE;
+            g_clear_pointer(&meta.verifier_pin, g_free);
+            g_free(meta.verifier);
             meta.verifier = g_strdup("none");
+        }
     }
 
     if (!snpg_domain_seal(doc, &meta, NULL, &error))
         return FAIL("%s", error->message);
+    if (added_channel)
+        fprintf(stderr, _("snpguard: note: added the attestation channel '%s' (a new device; "
+                          "devices are not part of the launch measurement)\n"),
+                SNPG_DOMAIN_CHANNEL_NAME);
+    if (added_pin)
+        fprintf(stderr, _("snpguard: note: added %s=%s to the kernel command line: this changes "
+                          "the launch measurement\n"), SNPG_IDENTITY_CMDLINE_PARAM, pin);
+    if (unpinned)
+        fprintf(stderr, _("snpguard: note: no --verifier-key and no %s= on the command line: "
+                          "the guest accepts a key from any verifier\n"),
+                SNPG_IDENTITY_CMDLINE_PARAM);
     if (o->print_xml)
         return snpg_cli_print_domain(doc, o->json, added_channel, added_pin, TRUE);
     return adopt_in_libvirt(name, doc);

@@ -168,14 +168,19 @@ snpg_domain_parse_file(const char *path, GError **error)
     return snpg_domain_parse((const char *)buf->data, buf->len, what, error);
 }
 
+static void strip_blanks(xmlNode *node);
+
 char *
 snpg_domain_to_string(xmlDoc *doc)
 {
+    g_autoptr(xmlDoc) copy = xmlCopyDoc(doc, 1);
     xmlBufferPtr buf = xmlBufferCreate();
     xmlSaveCtxtPtr save = xmlSaveToBuffer(buf, "UTF-8", XML_SAVE_FORMAT | XML_SAVE_NO_DECL);
     char *text;
 
-    xmlSaveTree(save, xmlDocGetRootElement(doc));
+    /* Re-indented as a whole, so that inserted elements line up. */
+    strip_blanks(xmlDocGetRootElement(copy));
+    xmlSaveTree(save, xmlDocGetRootElement(copy));
     xmlSaveClose(save);
     text = g_strdup_printf("%s\n", (const char *)xmlBufferContent(buf));
     xmlBufferFree(buf);

@@ -75,7 +75,7 @@ typedef struct {
     gboolean emulate;               /* TCG, simulated secure processor */
     gboolean gate;                  /* the start gate refuses changed boot files */
     SnpgFailureAction failure_action;
-    char *verifier;                 /* "registry", "key" or "none": who pins */
+    char *verifier;                 /* who pins: "registry", "key", "cmdline" (adopted as is) or "none" */
     char *verifier_pin;             /* hex, NULL: no pin on the command line */
     guint vmpl;                     /* the VMPL the guest requests reports at */
     /* The launch assumptions the measurement rests on. */
