@@ -272,6 +272,73 @@ test_emulate_same_measurement(void)
     }
 }
 
+/* Debian 12's libvirt 9.0 knows no sev-snp, but the emulated VM is a plain
+ * TCG domain that its schema (when installed) accepts. */
+static void
+test_emulate_valid_for_libvirt_9(void)
+{
+    const char *rng = "/usr/share/libvirt/schemas/domain.rng";
+    xmlRelaxNGParserCtxtPtr pctx;
+    xmlRelaxNGPtr old_schema;
+
+    if (!g_file_test(rng, G_FILE_TEST_EXISTS)) {
+        g_test_skip("no libvirt schemas installed in /usr/share/libvirt/schemas");
+        return;
+    }
+    pctx = xmlRelaxNGNewParserCtxt(rng);
+    old_schema = xmlRelaxNGParse(pctx);
+    xmlRelaxNGFreeParserCtxt(pctx);
+    g_assert_nonnull(old_schema);
+    for (int w = 0; w < SNPG_WORKFLOW_LAST; w++) {
+        char *owned[3];
+        SnpgDomainSpec spec;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(xmlDoc) doc = NULL;
+        xmlRelaxNGValidCtxtPtr v;
+
+        base_spec(&spec, w, owned);
+        spec.emulate = TRUE;
+        spec.console_log = "/var/log/snpguard/vm.log";
+        spec.verifier_pin = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+        doc = snpg_domain_build(&spec, &error);
+        g_assert_no_error(error);
+        v = xmlRelaxNGNewValidCtxt(old_schema);
+        g_assert_cmpint(xmlRelaxNGValidateDoc(v, doc), ==, 0);
+        xmlRelaxNGFreeValidCtxt(v);
+        free_owned(owned);
+    }
+    xmlRelaxNGFree(old_schema);
+}
+
+/* host-passthrough: -cpu host, the host's own signature in every VMSA. */
+static void
+test_build_host_passthrough(void)
+{
+    char *owned[3];
+    SnpgDomainSpec spec;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(xmlDoc) doc = NULL;
+    g_auto(SnpgLaunchInputs) in = { 0 };
+    g_autofree char *mode = NULL;
+    guint32 host_sig;
+
+    if (!snpg_domain_host_cpu_sig("/proc/cpuinfo", &host_sig, NULL)) {
+        g_test_skip("/proc/cpuinfo names no cpu family, model and stepping");
+        return;
+    }
+    base_spec(&spec, SNPG_WORKFLOW_NONE, owned);
+    spec.vcpu_type = SNPG_DOMAIN_HOST_PASSTHROUGH;
+    doc = snpg_domain_build(&spec, &error);
+    g_assert_no_error(error);
+    assert_valid(doc);
+    mode = xpath_text(doc, "/domain/cpu/@mode");
+    g_assert_cmpstr(mode, ==, "host-passthrough");
+    g_assert_true(snpg_domain_launch_inputs(doc, &in, &error));
+    g_assert_cmphex(in.vcpu_sig, ==, host_sig);
+    g_assert_nonnull(strstr(g_ptr_array_index(in.assumptions, 0), "this host's CPU"));
+    free_owned(owned);
+}
+
 static void
 test_build_refusals(void)
 {
@@ -841,6 +908,8 @@ main(int argc, char **argv)
     g_test_add_func("/domain/templates/valid", test_templates_valid);
     g_test_add_func("/domain/build/combinations", test_build_combinations);
     g_test_add_func("/domain/build/emulate-same-measurement", test_emulate_same_measurement);
+    g_test_add_func("/domain/build/emulate-valid-for-libvirt-9", test_emulate_valid_for_libvirt_9);
+    g_test_add_func("/domain/build/host-passthrough", test_build_host_passthrough);
     g_test_add_func("/domain/build/refusals", test_build_refusals);
     g_test_add_func("/domain/cli/define-matches-measure", test_cli_define_matches_measure);
     g_test_add_func("/domain/cli/define-print-xml", test_cli_define_print_xml);
