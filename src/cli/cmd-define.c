@@ -121,9 +121,19 @@ snpg_cli_print_domain(xmlDoc *doc, gboolean json, gboolean added_channel, gboole
         g_autoptr(JsonBuilder) b = json_builder_new();
         g_autoptr(JsonNode) root = NULL;
 
+        g_auto(SnpgLaunchInputs) in = { 0 };
+
+        if (!snpg_domain_launch_inputs(doc, &in, &error))
+            return FAIL("%s", error->message);
         json_builder_begin_object(b);
         snpg_cli_json_add_string(b, "xml", xml);
         snpg_cli_json_add_string(b, "measurement", meta.measurement);
+        /* What the value rests on, in words (as 'show' prints it). */
+        json_builder_set_member_name(b, "assumptions");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < in.assumptions->len; i++)
+            json_builder_add_string_value(b, g_ptr_array_index(in.assumptions, i));
+        json_builder_end_array(b);
         if (adopt) {
             json_builder_set_member_name(b, "added_channel");
             json_builder_add_boolean_value(b, added_channel);

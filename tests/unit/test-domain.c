@@ -614,6 +614,57 @@ test_adopt_forms_agree(void)
     g_assert_cmpstr(m[0], ==, m[1]);
 }
 
+/* A domain snpguard wrote, adopted again (from standard input too): nothing
+ * to add, the same value, its settings kept. */
+static void
+test_adopt_roundtrip(void)
+{
+    g_autofree char *fw = input("amd.bin"), *k = input("kernel.bin"), *i = input("initrd.bin");
+    g_autofree char *key = input("verifier.pem");
+    g_auto(SnpgRun) keyrun = { 0 };
+
+    snpg_run(&keyrun, NULL, "verifier-key", "create", key, "--force", NULL);
+    g_assert_cmpint(keyrun.exit_code, ==, 0);
+    for (int emulate = 0; emulate < 2; emulate++) {
+        g_auto(SnpgRun) def = { 0 }, adopt = { 0 };
+        g_autoptr(JsonParser) p1 = NULL, p2 = NULL;
+        g_autoptr(xmlDoc) doc = NULL;
+        g_autofree char *path = NULL, *failure = NULL, *workflow = NULL, *cmd = NULL;
+        JsonObject *o1, *o2;
+
+        snpg_run(&def, NULL, "define", "again", "--firmware", fw, "--kernel", k, "--initrd", i,
+                 "--vcpus", "3", "--failure-action", "pause", "--workflow", "encrypted",
+                 "--disk", "/tmp/root.img", "--verifier-key", key, "--print-xml", "--json",
+                 emulate ? "--emulate" : NULL, NULL);
+        g_assert_cmpint(def.exit_code, ==, 0);
+        o1 = parse_json(def.out, &p1);
+        g_assert_cmpuint(json_array_get_length(json_object_get_array_member(o1, "assumptions")), >=, 3);
+        path = write_tmp("again.xml", json_object_get_string_member(o1, "xml"));
+        cmd = g_strdup_printf("%s adopt --xml - --verifier-key '%s' --print-xml --json < '%s'",
+                              g_getenv("SNPGUARD"), key, path);
+        {
+            g_autoptr(GError) error = NULL;
+            int status;
+            const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+
+            g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                                       &adopt.out, &adopt.err, &status, &error));
+            g_assert_true(g_spawn_check_wait_status(status, &error));
+        }
+        o2 = parse_json(adopt.out, &p2);
+        g_assert_cmpstr(json_object_get_string_member(o1, "measurement"), ==,
+                        json_object_get_string_member(o2, "measurement"));
+        g_assert_false(json_object_get_boolean_member(o2, "added_channel"));
+        g_assert_false(json_object_get_boolean_member(o2, "added_verifier_pin"));
+        g_assert_cmpstr(adopt.err, ==, "");
+        doc = parse_string(json_object_get_string_member(o2, "xml"));
+        failure = xpath_text(doc, "/domain/metadata/snpguard:vm/snpguard:failure-action");
+        workflow = xpath_text(doc, "/domain/metadata/snpguard:vm/snpguard:workflow");
+        g_assert_cmpstr(failure, ==, "pause");
+        g_assert_cmpstr(workflow, ==, "encrypted");
+    }
+}
+
 /* A hand-written domain with sev-snp-measure's own oracle inputs gives
  * sev-snp-measure's value. */
 static void
@@ -916,6 +967,7 @@ main(int argc, char **argv)
     g_test_add_func("/domain/cli/define-refusals", test_cli_define_refusals);
     g_test_add_func("/domain/adopt/forms-agree", test_adopt_forms_agree);
     g_test_add_func("/domain/adopt/oracle", test_adopt_oracle);
+    g_test_add_func("/domain/adopt/roundtrip", test_adopt_roundtrip);
     for (gsize i = 0; i < G_N_ELEMENTS(refusals); i++) {
         g_autofree char *path = g_strdup_printf("/domain/adopt/refuse/%s", refusals[i].name);
         g_test_add_data_func(path, &refusals[i], test_refusal);
