@@ -708,10 +708,10 @@ snpg_domain_launch_inputs(xmlDoc *doc, SnpgLaunchInputs *ret, GError **error)
         in.emulated = TRUE;
         in.kernel_hashes = TRUE;
         in.policy = meta.policy;
-        if (!meta.firmware || !meta.vcpu_type) {
+        if (!meta.firmware || meta.firmware[0] != '/' || !meta.vcpu_type) {
             g_set_error(error, SNPG_DOMAIN_ERROR, SNPG_DOMAIN_ERROR_UNSUPPORTED,
-                        _("The emulated domain's snpguard metadata names no SNP firmware or vCPU "
-                          "type."));
+                        _("The emulated domain's snpguard metadata names no SNP firmware (an "
+                          "absolute path) or no vCPU type."));
             return FALSE;
         }
         in.firmware = g_strdup(meta.firmware);
@@ -919,13 +919,15 @@ snpg_domain_seal(xmlDoc *doc, SnpgDomainMeta *meta, guint8 *ret_digest, GError *
 static gboolean
 check_base64(const char *what, const char *text, gsize size, GError **error)
 {
-    gsize len = 0;
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
+    gsize text_len = strlen(text), len = 0;
     g_autofree guchar *bytes = NULL;
 
-    /* g_base64_decode does not reject stray characters: check the alphabet. */
-    if (strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") !=
-            strlen(text) || strlen(text) % 4 != 0 ||
-        (bytes = g_base64_decode(text, &len), len != size)) {
+    /* g_base64_decode skips stray characters: check the alphabet first. */
+    if (strspn(text, alphabet) == text_len && text_len % 4 == 0)
+        bytes = g_base64_decode(text, &len);
+    if (!bytes || len != size) {
         g_set_error(error, SNPG_DOMAIN_ERROR, SNPG_DOMAIN_ERROR_INVALID,
                     _("The %s must be %" G_GSIZE_FORMAT " bytes in base64."), what, size);
         return FALSE;

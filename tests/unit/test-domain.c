@@ -775,6 +775,10 @@ static const Refusal refusals[] = {
       "</kernel><initrd>%1$s/initrd.bin</initrd></os>" CPU_OK LS_OK "</domain>", "nope" },
     { "bad-metadata", "<domain><vcpu>1</vcpu>" OS_OK CPU_OK LS_OK "<metadata><s:vm xmlns:s='"
       SNPG_DOMAIN_NS_URI "'><s:workflow>all</s:workflow></s:vm></metadata></domain>", "workflow 'all'" },
+    { "emulated-no-firmware", "<domain type='qemu'><vcpu>1</vcpu><os><kernel>%1$s/kernel.bin</kernel>"
+      "<initrd>%1$s/initrd.bin</initrd></os><metadata><s:vm xmlns:s='" SNPG_DOMAIN_NS_URI "'>"
+      "<s:workflow>none</s:workflow><s:emulate>yes</s:emulate><s:firmware>amd.bin</s:firmware>"
+      "<s:vcpu-type>EPYC</s:vcpu-type></s:vm></metadata></domain>", "names no SNP firmware" },
     { "other-pin", "<domain><vcpu>1</vcpu><os><loader>%1$s/amd.bin</loader><kernel>%1$s/kernel.bin"
       "</kernel><initrd>%1$s/initrd.bin</initrd><cmdline>snpguard.verifier="
       "1111111111111111111111111111111111111111111111111111111111111111</cmdline></os>"
