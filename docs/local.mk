@@ -16,3 +16,5 @@ if ENABLE_HOST
 dist_man_MANS += docs/snpguard-verifier-key.1
 endif
 EXTRA_DIST += hooks/README.md xml-templates/README.md
+dist_man_MANS += docs/snpguard-define.1
+EXTRA_DIST += docs/libvirt.md

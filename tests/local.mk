@@ -147,3 +147,14 @@ endif
 tests_unit_test_cli_surface_SOURCES = tests/unit/test-cli-surface.c tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_cli_surface_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_cli_surface_LDADD = $(TEST_LIBS)
+
+# The libvirt domain XML (issue 8): templates, schemas, define/adopt --print-xml.
+if ENABLE_HOST
+check_PROGRAMS += tests/unit/test-domain
+TESTS += tests/unit/test-domain
+endif
+tests_unit_test_domain_CPPFLAGS = $(HOST_CPPFLAGS)
+tests_unit_test_domain_SOURCES = tests/unit/test-domain.c $(MEASURE_TEST_SOURCES)
+tests_unit_test_domain_CFLAGS = $(TEST_CFLAGS) $(XML_CFLAGS)
+tests_unit_test_domain_LDADD = libsnpguard-host.la $(TEST_LIBS) $(XML_LIBS)
+EXTRA_DIST += tests/data/libvirt-schemas tests/data/domains

@@ -48,3 +48,4 @@ extern const SnpgCommand snpg_cmd_report;
 extern const SnpgCommand snpg_cmd_sim;
 extern const SnpgCommand snpg_cmd_idblock;
 extern const SnpgCommand snpg_cmd_certs;
+extern const SnpgCommand snpg_cmd_define, snpg_cmd_adopt;

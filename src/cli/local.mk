@@ -17,3 +17,6 @@ snpguard_SOURCES += src/cli/cmd-sim-identity.c src/cli/cmd-sim.h src/cli/sim-lau
 snpguard_SOURCES += src/cli/verify-args.c src/cli/verify-args.h
 snpguard_SOURCES += src/cli/cmd-attest.c
 snpguard_SOURCES += src/cli/cmd-verifier-key.c
+snpguard_SOURCES += src/cli/cmd-define.c src/cli/cmd-define.h src/cli/cmd-adopt.c
+snpguard_CFLAGS += $(XML_CFLAGS)
+snpguard_LDADD += libsnpguard-host.la $(XML_LIBS)

@@ -18,6 +18,7 @@ static const SnpgCommand *const commands[] = {
     &snpg_cmd_sim,
     &snpg_cmd_idblock,
     &snpg_cmd_certs,
+    &snpg_cmd_define, &snpg_cmd_adopt,
 };
 
 static const SnpgCommand *

@@ -1,3 +1,15 @@
-# libsnpguard-host: libvirt, libxml2, SQLite on top of core (later issues).
-# Build it only 'if ENABLE_HOST', with libsnpguard_host_la_CPPFLAGS =
-# $(HOST_CPPFLAGS), so that it sees core and src/host but not src/cli.
+# libsnpguard-host: libvirt, libxml2, SQLite on top of core. Built only with
+# the host side; it sees core and src/host but not src/cli.
+if ENABLE_HOST
+noinst_LTLIBRARIES += libsnpguard-host.la
+xmltemplatesdir = $(pkgdatadir)/xml-templates
+dist_xmltemplates_DATA = xml-templates/encrypted.xml xml-templates/integrity.xml \
+	xml-templates/none.xml
+endif
+libsnpguard_host_la_CPPFLAGS = $(HOST_CPPFLAGS) -DG_LOG_DOMAIN=\"snpguard-host\" \
+	-DSNPG_XML_TEMPLATE_DIR=\"$(pkgdatadir)/xml-templates\"
+libsnpguard_host_la_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS) $(XML_CFLAGS)
+libsnpguard_host_la_LIBADD = libsnpguard-core.la $(XML_LIBS) $(GLIB_LIBS) $(CRYPTO_LIBS)
+libsnpguard_host_la_SOURCES =
+# The domain XML: templates, launch inputs, snpguard's metadata.
+libsnpguard_host_la_SOURCES += src/host/domain.c src/host/domain.h
