@@ -192,12 +192,24 @@ read_identity(const char *path, GError **error)
 SnpgSimIdentity *
 snpg_sim_identity_load(const char *path, GError **error)
 {
+    g_autoptr(GBytes) text = NULL;
+    const char *text_data;
+    gsize text_len = 0;
+
+    /* Where the identity comes through fw_cfg, the host wrote it: bounded. */
+    if (!(text = read_identity(path, error)))
+        return NULL;
+    text_data = g_bytes_get_data(text, &text_len);
+    return snpg_sim_identity_load_data(text_data, text_len, path, error);
+}
+
+SnpgSimIdentity *
+snpg_sim_identity_load_data(const char *data, gsize len, const char *what, GError **error)
+{
     g_autoptr(SnpgSimIdentity) id = g_new0(SnpgSimIdentity, 1);
     g_autoptr(GKeyFile) kf = g_key_file_new();
     g_autoptr(EVP_PKEY) key = NULL;
     g_autoptr(X509) vcek = NULL;
-    g_autoptr(GBytes) text = NULL;
-    const char *text_data;
     gboolean loaded;
     g_autofree char *product_name = NULL;
     g_autofree char *key_b64 = NULL;
@@ -205,7 +217,7 @@ snpg_sim_identity_load(const char *path, GError **error)
     g_autofree guint8 *key_der = NULL;
     g_autofree guint8 *cert_der = NULL;
     guint8 chip_id[SNPG_SIM_CHIP_ID_SIZE];
-    gsize text_len = 0, key_len = 0, cert_len = 0;
+    gsize key_len = 0, cert_len = 0;
     const unsigned char *p;
     SnpgProduct product;
     SnpgTcb tcb = { 0 };
@@ -215,15 +227,13 @@ snpg_sim_identity_load(const char *path, GError **error)
         { "ucode", &tcb.ucode },
     };
 
-    /* Where the identity comes through fw_cfg, the host wrote it: bounded. */
-    if (!(text = read_identity(path, error)))
-        return NULL;
-    text_data = g_bytes_get_data(text, &text_len);
-    loaded = g_key_file_load_from_data(kf, text_data, text_len, G_KEY_FILE_NONE, NULL) &&
+    /* The same bound as a file: the bytes may come from the host. */
+    loaded = len <= IDENTITY_MAX &&
+             g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, NULL) &&
              g_key_file_has_group(kf, GROUP);
     if (!loaded) {
         g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_FORMAT,
-                    _("'%s' is not a simulated identity."), path);
+                    _("'%s' is not a simulated identity."), what);
         return NULL;
     }
 
@@ -231,7 +241,7 @@ snpg_sim_identity_load(const char *path, GError **error)
     product = product_name ? snpg_product_from_string(product_name) : SNPG_PRODUCT_UNKNOWN;
     if (product == SNPG_PRODUCT_UNKNOWN) {
         g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_FORMAT,
-                    _("The simulated identity '%s' names no known product."), path);
+                    _("The simulated identity '%s' names no known product."), what);
         return NULL;
     }
     for (gsize i = 0; i < G_N_ELEMENTS(tcb_keys); i++) {
@@ -267,7 +277,7 @@ snpg_sim_identity_load(const char *path, GError **error)
         !(key = d2i_AutoPrivateKey(NULL, &p, (long)key_len))) {
         ERR_clear_error();
         g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_FORMAT,
-                    _("The simulated identity '%s' has no valid VCEK key."), path);
+                    _("The simulated identity '%s' has no valid VCEK key."), what);
         return NULL;
     }
     OPENSSL_cleanse(key_der, key_len);
@@ -280,7 +290,7 @@ snpg_sim_identity_load(const char *path, GError **error)
             !(vcek = d2i_X509(NULL, &p, (long)cert_len))) {
             ERR_clear_error();
             g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_FORMAT,
-                        _("The simulated identity '%s' has no valid VCEK certificate."), path);
+                        _("The simulated identity '%s' has no valid VCEK certificate."), what);
             return NULL;
         }
         id->vcek_der = g_bytes_new(cert_der, cert_len);
@@ -298,7 +308,7 @@ snpg_sim_identity_load(const char *path, GError **error)
                 !(ask = d2i_X509(NULL, &p, (long)ask_len))) {
                 ERR_clear_error();
                 g_set_error(error, SNPG_SIM_ERROR, SNPG_SIM_ERROR_FORMAT,
-                            _("The simulated identity '%s' has no valid ASK certificate."), path);
+                            _("The simulated identity '%s' has no valid ASK certificate."), what);
                 return NULL;
             }
             id->ask_der = g_bytes_new(ask_der, ask_len);

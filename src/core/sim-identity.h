@@ -41,6 +41,10 @@ gboolean snpg_sim_identity_write(const char *sim_dir, const SnpgSimIdentityParam
 typedef struct _SnpgSimIdentity SnpgSimIdentity;
 
 SnpgSimIdentity *snpg_sim_identity_load(const char *path, GError **error);
+/* The same from bytes already read (at most 64 KiB, as a file); what names
+ * them in errors. The caller wipes data: it holds the (test) signing key. */
+SnpgSimIdentity *snpg_sim_identity_load_data(const char *data, gsize len, const char *what,
+                                             GError **error);
 void snpg_sim_identity_free(SnpgSimIdentity *identity);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SnpgSimIdentity, snpg_sim_identity_free)
 

@@ -556,7 +556,7 @@ model_sig(const char *model, guint32 *ret_sig, GError **error)
 
 /* The vCPU model (or host-passthrough) and its signature from <cpu>. */
 static gboolean
-read_cpu(xmlXPathContext *ctx, SnpgLaunchInputs *in, GError **error)
+read_cpu(xmlXPathContext *ctx, SnpgLaunchInputs *in, SnpgLaunchInputsFlags flags, GError **error)
 {
     g_autofree char *mode = NULL;
     xmlNode *cpu, *model;
@@ -567,7 +567,8 @@ read_cpu(xmlXPathContext *ctx, SnpgLaunchInputs *in, GError **error)
     if (mode && (g_str_equal(mode, "host-passthrough") || g_str_equal(mode, "maximum"))) {
         /* -cpu host (KVM's maximum is the same): the host's CPUID leaf 1. */
         in->vcpu_type = g_strdup(SNPG_DOMAIN_HOST_PASSTHROUGH);
-        if (!snpg_domain_host_cpu_sig("/proc/cpuinfo", &in->vcpu_sig, error))
+        if (!(flags & SNPG_LAUNCH_INPUTS_NO_HOST) &&
+            !snpg_domain_host_cpu_sig("/proc/cpuinfo", &in->vcpu_sig, error))
             return FALSE;
         g_ptr_array_add(in->assumptions,
                         g_strdup_printf(_("vCPU signature 0x%08x: this host's CPU (CPU mode '%s'); "
@@ -688,6 +689,13 @@ read_launch_security(xmlXPathContext *ctx, SnpgLaunchInputs *in, GError **error)
 gboolean
 snpg_domain_launch_inputs(xmlDoc *doc, SnpgLaunchInputs *ret, GError **error)
 {
+    return snpg_domain_launch_inputs_full(doc, 0, ret, error);
+}
+
+gboolean
+snpg_domain_launch_inputs_full(xmlDoc *doc, SnpgLaunchInputsFlags flags, SnpgLaunchInputs *ret,
+                               GError **error)
+{
     g_autoptr(xmlXPathContext) ctx = xpath_new(doc);
     g_auto(SnpgLaunchInputs) in = { 0 };
     g_auto(SnpgDomainMeta) meta = { 0 };
@@ -741,7 +749,7 @@ snpg_domain_launch_inputs(xmlDoc *doc, SnpgLaunchInputs *ret, GError **error)
             return FALSE;
         }
         if (!read_path(ctx, "/domain/os/loader", "<os><loader>", &in.firmware, error) ||
-            !read_cpu(ctx, &in, error))
+            !read_cpu(ctx, &in, flags, error))
             return FALSE;
     }
     if (!read_vcpus(ctx, &in, error) ||

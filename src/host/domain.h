@@ -162,6 +162,16 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SnpgLaunchInputs, snpg_launch_inputs_clear)
  * kernelHashes off. */
 gboolean snpg_domain_launch_inputs(xmlDoc *doc, SnpgLaunchInputs *ret, GError **error);
 
+typedef enum {
+    /* Read nothing from the host: a host-passthrough vCPU's signature is
+     * left 0 instead of read from /proc/cpuinfo (the fuzz target). */
+    SNPG_LAUNCH_INPUTS_NO_HOST = 1 << 0,
+} SnpgLaunchInputsFlags;
+
+/* snpg_domain_launch_inputs() is this with flags 0. */
+gboolean snpg_domain_launch_inputs_full(xmlDoc *doc, SnpgLaunchInputsFlags flags,
+                                        SnpgLaunchInputs *ret, GError **error);
+
 /* The expected SNP launch digest (SNPG_MEASURE_SNP_DIGEST_SIZE bytes) of the
  * inputs, with the core engine; ret_explain as for snpg_measure(). */
 gboolean snpg_domain_measure(const SnpgLaunchInputs *inputs, guint8 *ret_digest,

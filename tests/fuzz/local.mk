@@ -78,3 +78,62 @@ tests_fuzz_fuzz_certtable_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
 tests_fuzz_fuzz_certtable_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_certtable_LDADD = libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS)
 endif
+
+# Reference-values files and the simulated launch identity (a fw_cfg blob
+# from the host), both GKeyFiles; the kernel command line's verifier pin.
+check_PROGRAMS += tests/fuzz/replay-reference tests/fuzz/replay-sim-identity \
+	tests/fuzz/replay-cmdline
+TESTS += tests/fuzz/replay-reference tests/fuzz/replay-sim-identity tests/fuzz/replay-cmdline
+tests_fuzz_replay_reference_SOURCES = tests/fuzz/driver.c tests/fuzz/fuzz-reference.c
+tests_fuzz_replay_reference_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR=\"$(abs_srcdir)/tests/fuzz/corpus/reference\"
+tests_fuzz_replay_reference_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_replay_reference_LDADD = libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS)
+tests_fuzz_replay_sim_identity_SOURCES = tests/fuzz/driver.c tests/fuzz/fuzz-sim-identity.c
+tests_fuzz_replay_sim_identity_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR=\"$(abs_srcdir)/tests/fuzz/corpus/sim-identity\"
+tests_fuzz_replay_sim_identity_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_replay_sim_identity_LDADD = libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS)
+tests_fuzz_replay_cmdline_SOURCES = tests/fuzz/driver.c tests/fuzz/fuzz-cmdline.c
+tests_fuzz_replay_cmdline_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR=\"$(abs_srcdir)/tests/fuzz/corpus/cmdline\"
+tests_fuzz_replay_cmdline_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_replay_cmdline_LDADD = libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/reference tests/fuzz/corpus/sim-identity \
+	tests/fuzz/corpus/cmdline
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz-reference tests/fuzz/fuzz-sim-identity tests/fuzz/fuzz-cmdline
+tests_fuzz_fuzz_reference_SOURCES = tests/fuzz/fuzz-reference.c
+tests_fuzz_fuzz_reference_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_fuzz_reference_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_reference_LDADD = libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS)
+tests_fuzz_fuzz_sim_identity_SOURCES = tests/fuzz/fuzz-sim-identity.c
+tests_fuzz_fuzz_sim_identity_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_fuzz_sim_identity_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_sim_identity_LDADD = libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS)
+tests_fuzz_fuzz_cmdline_SOURCES = tests/fuzz/fuzz-cmdline.c
+tests_fuzz_fuzz_cmdline_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_fuzz_cmdline_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_cmdline_LDADD = libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS)
+endif
+
+# libvirt domain XML (the hook reads it on standard input): parse, metadata,
+# launch inputs. Host side only.
+if ENABLE_HOST
+check_PROGRAMS += tests/fuzz/replay-domain
+TESTS += tests/fuzz/replay-domain
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz-domain
+endif
+endif
+tests_fuzz_replay_domain_SOURCES = tests/fuzz/driver.c tests/fuzz/fuzz-domain.c
+tests_fuzz_replay_domain_CPPFLAGS = $(HOST_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR=\"$(abs_srcdir)/tests/fuzz/corpus/domain\"
+tests_fuzz_replay_domain_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS) $(XML_CFLAGS)
+tests_fuzz_replay_domain_LDADD = libsnpguard-host.la $(XML_LIBS) $(GLIB_LIBS) $(CRYPTO_LIBS)
+tests_fuzz_fuzz_domain_SOURCES = tests/fuzz/fuzz-domain.c
+tests_fuzz_fuzz_domain_CPPFLAGS = $(HOST_CPPFLAGS)
+tests_fuzz_fuzz_domain_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS) $(XML_CFLAGS)
+tests_fuzz_fuzz_domain_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_domain_LDADD = libsnpguard-host.la $(XML_LIBS) $(GLIB_LIBS) $(CRYPTO_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/domain
