@@ -81,6 +81,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         g_assert(inputs.vcpus >= 1 && inputs.vcpus <= 512);
         g_assert(inputs.kernel_hashes);
         g_assert(inputs.assumptions && inputs.assumptions->len > 0);
+        /* Nothing was read from this host: no /proc/cpuinfo signature. */
+        if (!inputs.emulated && g_str_equal(inputs.vcpu_type, SNPG_DOMAIN_HOST_PASSTHROUGH))
+            g_assert(inputs.vcpu_sig == 0);
     } else {
         g_assert(error != NULL);
         g_clear_error(&error);

@@ -13,7 +13,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* A little over the loader's own limit, to exercise the refusal. */
+/* The loader's limit (a fw_cfg blob is read at most this far), and a little
+ * over it to exercise the refusal. */
+#define IDENTITY_MAX (64 * 1024)
 #define INPUT_MAX (72 * 1024)
 
 int
@@ -31,7 +33,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         g_assert(error != NULL);
         return 0;
     }
-    g_clear_error(&error);
+    g_assert(size <= IDENTITY_MAX);
     if (!snpg_sim_identity_report(id, report_data, 3, &report, &error))
         g_error("a loaded identity cannot sign at VMPL 3: %s", error->message);
     if (!(parsed = snpg_report_parse(g_bytes_get_data(report, NULL), g_bytes_get_size(report),
