@@ -13,3 +13,6 @@ snpguard_SOURCES += src/cli/cmd-sim-identity.c src/cli/cmd-sim.h
 snpguard_SOURCES += src/cli/verify-args.c src/cli/verify-args.h
 snpguard_SOURCES += src/cli/cmd-attest.c
 snpguard_SOURCES += src/cli/cmd-verifier-key.c
+# The registry commands (history, list) and the host library they use.
+snpguard_SOURCES += src/cli/cmd-history.c src/cli/cmd-list.c
+snpguard_LDADD += libsnpguard-host.la libsnpguard-core.la $(SQLITE_LIBS)
