@@ -112,3 +112,11 @@ TESTS += tests/unit/test-cli-surface
 tests_unit_test_cli_surface_SOURCES = tests/unit/test-cli-surface.c tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_cli_surface_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_cli_surface_LDADD = $(TEST_LIBS)
+
+# The registry, key store and state directory (real SQLite), and the
+# history and list commands.
+check_PROGRAMS += tests/unit/test-registry
+TESTS += tests/unit/test-registry
+tests_unit_test_registry_SOURCES = tests/unit/test-registry.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_registry_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
+tests_unit_test_registry_LDADD = libsnpguard-host.la $(TEST_LIBS) $(SQLITE_LIBS)
