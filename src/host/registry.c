@@ -492,10 +492,11 @@ db_error(SnpgRegistry *reg, sqlite3 *db, int rc, GError **error)
                    ? SNPG_REGISTRY_ERROR_BUSY
                    : SNPG_REGISTRY_ERROR_DB;
 
-    if (code == SNPG_REGISTRY_ERROR_BUSY)
+    /* Plain SQLITE_BUSY is the busy timeout running out. */
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
         g_set_error(error, SNPG_REGISTRY_ERROR, code,
                     _("The registry '%s' stayed locked by another process for %d seconds"),
-                    reg ? reg->path : "?", BUSY_TIMEOUT_MS / 1000);
+                    reg ? reg->path : sqlite3_db_filename(db, "main"), BUSY_TIMEOUT_MS / 1000);
     else
         g_set_error(error, SNPG_REGISTRY_ERROR, code, _("Registry '%s': %s"),
                     reg ? reg->path : sqlite3_db_filename(db, "main"), sqlite3_errmsg(db));

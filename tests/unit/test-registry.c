@@ -684,8 +684,12 @@ test_transaction(void)
 
 #define WRITERS 8
 #define EVENTS_PER_WRITER 50
+#define VMS_PER_WRITER 5
 
-/* In a child process: its own connection, each event its own transaction. */
+/* In a child process: its own connection, each event its own transaction.
+ * Every tenth write defines a VM, which reads (the duplicate check) before
+ * it writes: only a transaction that takes the write lock up front (BEGIN
+ * IMMEDIATE) does that without failing on another writer's commit. */
 static int
 writer_child(const char *state, int writer)
 {
@@ -696,6 +700,19 @@ writer_child(const char *state, int writer)
         return 10;
     for (int i = 0; i < EVENTS_PER_WRITER; i++) {
         g_autoptr(SnpgEvent) ev = snpg_event_new(SNPG_EVENT_ATTESTATION, "shared");
+
+        if (i % (EVENTS_PER_WRITER / VMS_PER_WRITER) == 0) {
+            g_autofree char *name = g_strdup_printf("vm-%d-%d", writer, i);
+            /* (Not g_uuid_string_random(): forked children share its seed.) */
+            g_autofree char *uuid = g_strdup_printf("6f1c5a8e-1f6b-4c3e-9a51-%012x",
+                                                    writer * 1000 + i);
+            g_autoptr(SnpgVmRecord) rec = make_vm(name, uuid, MEASUREMENT_A);
+
+            if (!snpg_registry_add_vm(reg, rec, &error)) {
+                g_printerr("writer %d: %s\n", writer, error->message);
+                return 12;
+            }
+        }
         ev->verdict = SNPG_VERDICT_ACCEPTED;
         ev->detail = g_strdup_printf("writer %d event %d", writer, i);
         ev->boot_id = g_strdup_printf("w%d", writer);
@@ -732,7 +749,8 @@ test_concurrent_writers(void)
         g_assert_cmpint(WEXITSTATUS(status), ==, 0);
     }
     reg = open_registry(state);
-    g_assert_cmpint(count_rows(reg, "events"), ==, WRITERS * EVENTS_PER_WRITER);
+    g_assert_cmpint(count_rows(reg, "vms"), ==, WRITERS * VMS_PER_WRITER);
+    g_assert_cmpint(count_rows(reg, "events"), ==, WRITERS * (EVENTS_PER_WRITER + VMS_PER_WRITER));
     assert_integrity(reg);
     /* Each writer's events are all there, in its own order. */
     g_assert_true(snpg_registry_history(reg, "shared", 0, &events, &error));
