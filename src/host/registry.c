@@ -6,8 +6,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <sqlite3.h>
 
+#include "hex.h"
 #include "i18n.h"
 #include "reference.h"
 #include "registry-priv.h"
@@ -643,7 +645,7 @@ read_end(SnpgRegistry *reg, gboolean own)
 
 /* Version 1. Events keep the VM's name and UUID as text (no foreign key):
  * history outlives the VM. Report bytes sit in a table of their own so that
- * reading history never pages through them. Enumerations are checked in C,
+ * reading history never pages through them (bench/history). Enumerations are checked in C,
  * not with CHECK constraints, so that adding an event kind needs no table
  * rebuild. Reasons are a comma-separated list of names ([a-z0-9-], checked
  * on insert), read without a JSON parser per row. */
@@ -681,21 +683,25 @@ static const char schema_v1[] =
     "  path TEXT NOT NULL UNIQUE,"
     "  created INTEGER NOT NULL,"
     "  UNIQUE (vm_id, purpose));"
+    /* Clustered by VM: one VM's history is one contiguous range, however
+     * its events interleave with other VMs' in time. id orders all events
+     * (assigned under the write lock: max + 1). Digests and chip ids are
+     * stored as bytes (half the size of hex). */
     "CREATE TABLE events ("
-    "  id INTEGER PRIMARY KEY,"
-    "  time INTEGER NOT NULL,"
     "  vm TEXT NOT NULL,"
+    "  id INTEGER NOT NULL,"
+    "  time INTEGER NOT NULL,"
     "  vm_uuid TEXT,"
     "  kind TEXT NOT NULL,"
     "  verdict TEXT,"
     "  reasons TEXT,"
-    "  measurement TEXT,"
+    "  measurement BLOB,"
     "  tcb INTEGER,"
-    "  chip_id TEXT,"
+    "  chip_id BLOB,"
     "  detail TEXT,"
-    "  boot_id TEXT);"
-    /* history NAME (newest N) and the last verdict walk this index. */
-    "CREATE INDEX events_by_vm ON events (vm, id);"
+    "  boot_id TEXT,"
+    "  PRIMARY KEY (vm, id)) WITHOUT ROWID;"
+    "CREATE UNIQUE INDEX events_by_id ON events (id);"
     "CREATE TABLE event_reports ("
     "  event_id INTEGER PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE,"
     "  report BLOB NOT NULL);";
@@ -850,7 +856,9 @@ snpg_registry_open(const char *state_dir, SnpgRegistryOpenFlags flags, GError **
         if (!create_private_file(reg->path, error))
             return NULL;
     }
-    rc = sqlite3_open_v2(reg->path, &reg->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
+    /* One connection per thread (see registry.h): no mutex on every call. */
+    rc = sqlite3_open_v2(reg->path, &reg->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         if (!reg->db) {
             g_set_error(error, SNPG_REGISTRY_ERROR, SNPG_REGISTRY_ERROR_DB,
@@ -862,8 +870,10 @@ snpg_registry_open(const char *state_dir, SnpgRegistryOpenFlags flags, GError **
     }
     sqlite3_extended_result_codes(reg->db, 1);
     sqlite3_busy_timeout(reg->db, BUSY_TIMEOUT_MS);
+    /* Reads through a memory map: a long history without a read() per page. */
     if (!enable_wal(reg, error) ||
-        !exec_sql(reg->db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL", error) ||
+        !exec_sql(reg->db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
+                  " PRAGMA mmap_size = 268435456", error) ||
         !snpg_registry_migrate(reg->db, snpg_registry_migrations, snpg_registry_n_migrations,
                                error))
         return NULL;
@@ -964,40 +974,64 @@ join_reasons(char **reasons)
     return g_strjoinv(",", reasons);
 }
 
+/* Binds hex (validated by check_event) as bytes, or NULL. */
+static void
+bind_hex(sqlite3_stmt *stmt, int idx, const char *hex, guint8 *buf, gsize len)
+{
+    if (hex && snpg_hex_decode("hex", hex, buf, len, NULL))
+        sqlite3_bind_blob(stmt, idx, buf, (int)len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(stmt, idx);
+}
+
 static gboolean
 insert_event(SnpgRegistry *reg, SnpgEvent *event, GError **error)
 {
+    /* Under the write lock: no other writer can take the same id. */
+    static const char sql_id[] = "SELECT COALESCE(MAX(id), 0) + 1 FROM events";
     static const char sql[] =
-        "INSERT INTO events (time, vm, vm_uuid, kind, verdict, reasons, measurement, tcb,"
+        "INSERT INTO events (id, time, vm, vm_uuid, kind, verdict, reasons, measurement, tcb,"
         " chip_id, detail, boot_id)"
-        " VALUES (?1, ?2, COALESCE(?3, (SELECT uuid FROM vms WHERE name = ?2)), ?4, ?5, ?6,"
-        " ?7, ?8, ?9, ?10, ?11)";
+        " VALUES (?12, ?1, ?2, COALESCE(?3, (SELECT uuid FROM vms WHERE name = ?2)), ?4, ?5,"
+        " ?6, ?7, ?8, ?9, ?10, ?11)";
     static const char sql_report[] = "INSERT INTO event_reports (event_id, report) VALUES (?, ?)";
     g_auto(CachedStmt) stmt = NULL;
     g_autofree char *reasons = join_reasons(event->reasons);
-    g_autofree char *measurement = g_ascii_strdown(event->measurement ? event->measurement : "", -1);
-    g_autofree char *chip_id = g_ascii_strdown(event->chip_id ? event->chip_id : "", -1);
     g_autofree char *uuid = event->vm_uuid ? g_ascii_strdown(event->vm_uuid, -1) : NULL;
     g_autofree char *detail = clean_detail(event->detail);
     gint64 time = event->time ? event->time : g_get_real_time();
+    guint8 measurement[48], chip_id[64];
+    gint64 id;
+    int rc;
 
+    {
+        g_auto(CachedStmt) id_stmt = stmt_get(reg, sql_id, error);
+
+        if (!id_stmt)
+            return FALSE;
+        rc = sqlite3_step(id_stmt);
+        if (rc != SQLITE_ROW)
+            return db_error(reg, reg->db, rc, error);
+        id = sqlite3_column_int64(id_stmt, 0);
+    }
     if (!(stmt = stmt_get(reg, sql, error)))
         return FALSE;
+    sqlite3_bind_int64(stmt, 12, id);
     sqlite3_bind_int64(stmt, 1, time);
     bind_text(stmt, 2, event->vm);
     bind_text(stmt, 3, uuid);
     bind_text(stmt, 4, snpg_event_kind_to_string(event->kind));
     bind_text(stmt, 5, snpg_verdict_to_string(event->verdict));
     bind_text(stmt, 6, reasons);
-    bind_text(stmt, 7, event->measurement ? measurement : NULL);
+    bind_hex(stmt, 7, event->measurement, measurement, sizeof(measurement));
     if (event->has_tcb)
         sqlite3_bind_int64(stmt, 8, (sqlite3_int64)event->tcb);  /* the bits, as signed */
-    bind_text(stmt, 9, event->chip_id ? chip_id : NULL);
+    bind_hex(stmt, 9, event->chip_id, chip_id, sizeof(chip_id));
     bind_text(stmt, 10, detail);
     bind_text(stmt, 11, event->boot_id);
     if (!step_done(reg, stmt, error))
         return FALSE;
-    event->id = sqlite3_last_insert_rowid(reg->db);
+    event->id = id;
     event->time = time;
     if (event->report) {
         g_auto(CachedStmt) rstmt = NULL;
@@ -1038,10 +1072,35 @@ snpg_registry_add_event(SnpgRegistry *reg, SnpgEvent *event, GError **error)
 #define EVENT_COLUMNS \
     "id, time, vm, vm_uuid, kind, verdict, reasons, measurement, tcb, chip_id, detail, boot_id"
 
-/* Fills ev from a row of EVENT_COLUMNS with pointers into the row (valid
- * until the next step) and a reasons vector the caller frees. */
+/* Lowercase hex of the bytes of a BLOB column into out (NULL column,
+ * or not len bytes: NULL). */
+static char *
+column_hex(sqlite3_stmt *stmt, int col, gsize len, char *out)
+{
+    const guint8 *data = sqlite3_column_blob(stmt, col);
+    size_t written = 0;
+
+    if (!data || (gsize)sqlite3_column_bytes(stmt, col) != len ||
+        !OPENSSL_buf2hexstr_ex(out, len * 2 + 1, &written, data, (long)len, '\0'))
+        return NULL;
+    /* OpenSSL writes uppercase; setting bit 5 lowercases A-F and leaves
+     * the digits as they are (this runs for every row of a history). */
+    for (char *p = out; *p; p++)
+        *p |= 0x20;
+    return out;
+}
+
+/* Where a row's hex fields are written while it is passed on. */
+typedef struct {
+    char measurement[48 * 2 + 1];
+    char chip_id[64 * 2 + 1];
+} RowBuffers;
+
+/* Fills ev from a row of EVENT_COLUMNS with pointers into the row and buf
+ * (valid until the next step) and a reasons vector the caller frees. */
 static gboolean
-event_from_row(SnpgRegistry *reg, sqlite3_stmt *stmt, SnpgEvent *ev, GError **error)
+event_from_row(SnpgRegistry *reg, sqlite3_stmt *stmt, SnpgEvent *ev, RowBuffers *buf,
+               GError **error)
 {
     const char *kind = (const char *)sqlite3_column_text(stmt, 4);
     const char *verdict = (const char *)sqlite3_column_text(stmt, 5);
@@ -1066,12 +1125,12 @@ event_from_row(SnpgRegistry *reg, sqlite3_stmt *stmt, SnpgEvent *ev, GError **er
     ev->verdict = (SnpgVerdict)v;
     ev->reasons = reasons && *reasons ? g_strsplit(reasons, ",", SNPG_REGISTRY_REASONS_MAX + 1)
                                       : g_new0(char *, 1);
-    ev->measurement = (char *)sqlite3_column_text(stmt, 7);
+    ev->measurement = column_hex(stmt, 7, 48, buf->measurement);
     if (sqlite3_column_type(stmt, 8) != SQLITE_NULL) {
         ev->has_tcb = TRUE;
         ev->tcb = (guint64)sqlite3_column_int64(stmt, 8);
     }
-    ev->chip_id = (char *)sqlite3_column_text(stmt, 9);
+    ev->chip_id = column_hex(stmt, 9, 64, buf->chip_id);
     ev->detail = (char *)sqlite3_column_text(stmt, 10);
     ev->boot_id = (char *)sqlite3_column_text(stmt, 11);
     return TRUE;
@@ -1085,6 +1144,7 @@ snpg_registry_get_event(SnpgRegistry *reg, gint64 id, GError **error)
         " FROM events WHERE id = ?";
     g_auto(CachedStmt) stmt = NULL;
     SnpgEvent row, *event;
+    RowBuffers buf;
     int rc;
 
     if (!(stmt = stmt_get(reg, sql, error)))
@@ -1100,7 +1160,7 @@ snpg_registry_get_event(SnpgRegistry *reg, gint64 id, GError **error)
         db_error(reg, reg->db, rc, error);
         return NULL;
     }
-    if (!event_from_row(reg, stmt, &row, error))
+    if (!event_from_row(reg, stmt, &row, &buf, error))
         return NULL;
     event = event_copy(&row);
     g_strfreev(row.reasons);
@@ -1110,22 +1170,32 @@ snpg_registry_get_event(SnpgRegistry *reg, gint64 id, GError **error)
     return event;
 }
 
+/* The columns a summary leaves out (measurement, TCB, chip id, boot id)
+ * are selected as NULL: a table of 100,000 events need not decode them. */
+#define EVENT_SUMMARY_COLUMNS \
+    "id, time, vm, vm_uuid, kind, verdict, reasons, NULL, NULL, NULL, detail, NULL"
+
+/* One VM or all, all events or the newest `limit`: the newest come from a
+ * descending walk, then go back into time order. */
+#define HISTORY_SQL(columns) \
+    { "SELECT " columns " FROM events ORDER BY id", \
+      "SELECT * FROM (SELECT " columns " FROM events ORDER BY id DESC LIMIT ?2) ORDER BY id", \
+      "SELECT " columns " FROM events WHERE vm = ?1 ORDER BY id", \
+      "SELECT * FROM (SELECT " columns " FROM events WHERE vm = ?1 ORDER BY id DESC" \
+      " LIMIT ?2) ORDER BY id" }
+
+static const char *const history_sql[2][4] = {
+    HISTORY_SQL(EVENT_COLUMNS),
+    HISTORY_SQL(EVENT_SUMMARY_COLUMNS),
+};
+
 gboolean
-snpg_registry_foreach_event(SnpgRegistry *reg, const char *vm, guint limit, SnpgEventFunc func,
-                            gpointer user_data, GError **error)
+snpg_registry_foreach_event(SnpgRegistry *reg, const char *vm, guint limit,
+                            SnpgHistoryFlags flags, SnpgEventFunc func, gpointer user_data,
+                            GError **error)
 {
-    /* The newest `limit` rows come from a descending walk of the index,
-     * then go back into time order; without a limit, one ascending walk. */
-    static const char sql_vm_all[] =
-        "SELECT " EVENT_COLUMNS " FROM events WHERE vm = ?1 ORDER BY id";
-    static const char sql_vm_last[] =
-        "SELECT * FROM (SELECT " EVENT_COLUMNS " FROM events WHERE vm = ?1"
-        " ORDER BY id DESC LIMIT ?2) ORDER BY id";
-    static const char sql_all[] = "SELECT " EVENT_COLUMNS " FROM events ORDER BY id";
-    static const char sql_last[] =
-        "SELECT * FROM (SELECT " EVENT_COLUMNS " FROM events ORDER BY id DESC LIMIT ?2)"
-        " ORDER BY id";
-    const char *sql = vm ? (limit ? sql_vm_last : sql_vm_all) : (limit ? sql_last : sql_all);
+    const char *sql = history_sql[(flags & SNPG_HISTORY_SUMMARY) ? 1 : 0]
+                                 [(vm ? 2 : 0) + (limit ? 1 : 0)];
     g_auto(CachedStmt) stmt = NULL;
     int rc;
 
@@ -1137,9 +1207,10 @@ snpg_registry_foreach_event(SnpgRegistry *reg, const char *vm, guint limit, Snpg
         sqlite3_bind_int64(stmt, 2, limit);
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         SnpgEvent row;
+        RowBuffers buf;
         gboolean ok;
 
-        if (!event_from_row(reg, stmt, &row, error))
+        if (!event_from_row(reg, stmt, &row, &buf, error))
             return FALSE;
         ok = func(&row, user_data, error);
         g_strfreev(row.reasons);
@@ -1162,7 +1233,8 @@ snpg_registry_history(SnpgRegistry *reg, const char *vm, guint limit, GPtrArray 
 {
     g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func((GDestroyNotify)snpg_event_free);
 
-    if (!snpg_registry_foreach_event(reg, vm, limit, collect_event, events, error))
+    if (!snpg_registry_foreach_event(reg, vm, limit, SNPG_HISTORY_DEFAULT, collect_event, events,
+                                     error))
         return FALSE;
     *ret_events = g_steal_pointer(&events);
     return TRUE;
@@ -1178,6 +1250,7 @@ snpg_registry_last_verdict(SnpgRegistry *reg, const SnpgVmRecord *rec, SnpgEvent
     g_auto(CachedStmt) stmt = NULL;
     g_autofree char *uuid = g_ascii_strdown(rec->uuid ? rec->uuid : "", -1);
     SnpgEvent row;
+    RowBuffers buf;
     int rc;
 
     if (!(stmt = stmt_get(reg, sql, error)))
@@ -1191,7 +1264,7 @@ snpg_registry_last_verdict(SnpgRegistry *reg, const SnpgVmRecord *rec, SnpgEvent
     }
     if (rc != SQLITE_ROW)
         return db_error(reg, reg->db, rc, error);
-    if (!event_from_row(reg, stmt, &row, error))
+    if (!event_from_row(reg, stmt, &row, &buf, error))
         return FALSE;
     *ret_event = event_copy(&row);
     g_strfreev(row.reasons);

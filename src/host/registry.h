@@ -222,11 +222,19 @@ SnpgEvent *snpg_registry_get_event(SnpgRegistry *reg, gint64 id, GError **error)
 
 typedef gboolean (*SnpgEventFunc)(const SnpgEvent *event, gpointer user_data, GError **error);
 
+typedef enum {
+    SNPG_HISTORY_DEFAULT = 0,
+    /* Leave measurement, TCB, chip id and boot id out (NULL, has_tcb
+     * FALSE): what a table shows, read faster. */
+    SNPG_HISTORY_SUMMARY = 1 << 0,
+} SnpgHistoryFlags;
+
 /* Calls func for the newest limit events (0: all) of the VM named vm (NULL:
  * every VM), oldest first. Events are passed without report bytes, valid
  * during the call only. func returning FALSE stops the walk with its error. */
 gboolean snpg_registry_foreach_event(SnpgRegistry *reg, const char *vm, guint limit,
-                                     SnpgEventFunc func, gpointer user_data, GError **error);
+                                     SnpgHistoryFlags flags, SnpgEventFunc func,
+                                     gpointer user_data, GError **error);
 /* The same events collected: SnpgEvent *, oldest first. */
 gboolean snpg_registry_history(SnpgRegistry *reg, const char *vm, guint limit,
                                GPtrArray **ret_events, GError **error);
