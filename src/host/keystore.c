@@ -95,7 +95,8 @@ write_private_file(const char *path, const guint8 *data, gsize len, GError **err
                         _("The key file '%s' already exists"), path);
             return FALSE;
         }
-        return io_error(error, _("Cannot write the key file '%s': %s"), path, g_strerror(saved ? saved : EIO));
+        return io_error(error, _("Cannot write the key file '%s': %s"), path,
+                        g_strerror(saved ? saved : EIO));
     }
     if (!sync_dir(dir)) {
         saved = errno;
@@ -221,7 +222,8 @@ snpg_keystore_load(const char *state_dir, const char *path, GError **error)
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            io_error(error, _("Cannot read the key file '%s': %s"), file, g_strerror(n < 0 ? errno : EIO));
+            io_error(error, _("Cannot read the key file '%s': %s"), file,
+                     g_strerror(n < 0 ? errno : EIO));
             close(fd);
             return NULL;
         }

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -279,31 +280,42 @@ snpg_vm_record_load_reference(const SnpgVmRecord *rec, SnpgVerifyOptions *opts, 
 
 /* ---- validation --------------------------------------------------------- */
 
+static gboolean invalid(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* Sets SNPG_REGISTRY_ERROR_INVALID. Fields are named as in the schema and
+ * the JSON output ('name', 'expected_measurement'), as hex.c names options. */
 static gboolean
-invalid(GError **error, const char *what, const char *why)
+invalid(GError **error, const char *fmt, ...)
 {
-    g_set_error(error, SNPG_REGISTRY_ERROR, SNPG_REGISTRY_ERROR_INVALID,
-                _("Invalid %s for the registry: %s"), what, why);
+    va_list ap;
+    g_autofree char *msg = NULL;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_set_error_literal(error, SNPG_REGISTRY_ERROR, SNPG_REGISTRY_ERROR_INVALID, msg);
     return FALSE;
 }
 
 /* UTF-8 of 1..max bytes without control characters (they would reach
  * terminals through list and history). */
 static gboolean
-check_text(const char *what, const char *text, gsize max, gboolean optional, GError **error)
+check_text(const char *field, const char *text, gsize max, gboolean optional, GError **error)
 {
     gsize len;
 
     if (!text)
-        return optional ? TRUE : invalid(error, what, _("it is missing"));
+        return optional ? TRUE : invalid(error, _("The registry needs a value for '%s'"), field);
     len = strlen(text);
     if (len == 0 || len > max)
-        return invalid(error, what, _("it is empty or too long"));
+        return invalid(error, _("The registry field '%s' must be 1 to %zu bytes long"), field,
+                       max);
     if (!g_utf8_validate(text, (gssize)len, NULL))
-        return invalid(error, what, _("it is not valid UTF-8"));
+        return invalid(error, _("The registry field '%s' is not valid UTF-8"), field);
     for (const char *p = text; *p; p = g_utf8_next_char(p))
         if (g_unichar_iscntrl(g_utf8_get_char(p)))
-            return invalid(error, what, _("it contains a control character"));
+            return invalid(error, _("The registry field '%s' contains a control character"),
+                           field);
     return TRUE;
 }
 
@@ -370,7 +382,7 @@ is_inner_path(const char *path)
 static gboolean
 check_vm_name(const char *name, GError **error)
 {
-    return check_text(_("VM name"), name, SNPG_REGISTRY_NAME_MAX, FALSE, error);
+    return check_text("name", name, SNPG_REGISTRY_NAME_MAX, FALSE, error);
 }
 
 static gboolean
@@ -379,37 +391,41 @@ check_vm(const SnpgVmRecord *rec, GError **error)
     if (!check_vm_name(rec->name, error))
         return FALSE;
     if (!rec->uuid || !g_uuid_string_is_valid(rec->uuid))
-        return invalid(error, _("VM UUID"), _("it is not an RFC 4122 UUID"));
+        return invalid(error, _("The registry field '%s' must be an RFC 4122 UUID"), "uuid");
     if (!is_one_of(rec->workflow, workflow_names))
-        return invalid(error, _("workflow"), _("expected encrypted, integrity or none"));
+        return invalid(error, _("The workflow must be encrypted, integrity or none"));
     if (!is_hex(rec->expected_measurement, 96))
-        return invalid(error, _("expected measurement"), _("expected 96 hex digits"));
+        return invalid(error, _("The registry field '%s' must be %d hex digits"),
+                       "expected_measurement", 96);
     if (rec->reference && (strlen(rec->reference) > SNPG_REGISTRY_REFERENCE_MAX ||
                            !g_utf8_validate(rec->reference, -1, NULL)))
-        return invalid(error, _("reference values"), _("too long or not UTF-8"));
+        return invalid(error, _("The reference values must be UTF-8 text of at most %d bytes"),
+                       SNPG_REGISTRY_REFERENCE_MAX);
     if (rec->verifier_mode && !is_token(rec->verifier_mode, 64))
-        return invalid(error, _("verifier mode"), _("expected a name of [a-z0-9-]"));
+        return invalid(error, _("The verifier mode must be a name of [a-z0-9-]"));
     if (!is_one_of(rec->failure_action, failure_action_names))
-        return invalid(error, _("failure action"), _("expected destroy, pause or keep"));
+        return invalid(error, _("The failure action must be destroy, pause or keep"));
     if (rec->settings->len > SNPG_REGISTRY_ITEMS_MAX || rec->inputs->len > SNPG_REGISTRY_ITEMS_MAX)
-        return invalid(error, _("VM"), _("too many settings or inputs"));
+        return invalid(error, _("A VM has at most %d settings and %d inputs"),
+                       SNPG_REGISTRY_ITEMS_MAX, SNPG_REGISTRY_ITEMS_MAX);
     for (guint i = 0; i < rec->settings->len; i++) {
         const SnpgVmSetting *s = g_ptr_array_index(rec->settings, i);
 
         if (!is_key(s->key))
-            return invalid(error, _("setting name"), _("expected 1 to 64 of [A-Za-z0-9._-]"));
+            return invalid(error, _("A setting name must be 1 to 64 of [A-Za-z0-9._-]"));
         /* A value may be empty (an empty command line). */
-        if (!s->value || (*s->value && !check_text(_("setting value"), s->value,
-                                                    SNPG_REGISTRY_TEXT_MAX, FALSE, error)))
-            return s->value ? FALSE : invalid(error, _("setting value"), _("it is missing"));
+        if (!s->value)
+            return invalid(error, _("The registry needs a value for '%s'"), s->key);
+        if (*s->value && !check_text(s->key, s->value, SNPG_REGISTRY_TEXT_MAX, FALSE, error))
+            return FALSE;
     }
     for (guint i = 0; i < rec->inputs->len; i++) {
         const SnpgVmInput *in = g_ptr_array_index(rec->inputs, i);
         gsize want = 0;
 
         if (!is_key(in->role))
-            return invalid(error, _("input role"), _("expected 1 to 64 of [A-Za-z0-9._-]"));
-        if (!check_text(_("input path"), in->path, SNPG_REGISTRY_TEXT_MAX, FALSE, error))
+            return invalid(error, _("An input role must be 1 to 64 of [A-Za-z0-9._-]"));
+        if (!check_text(in->role, in->path, SNPG_REGISTRY_TEXT_MAX, FALSE, error))
             return FALSE;
         if (g_strcmp0(in->algorithm, "sha256") == 0)
             want = 64;
@@ -418,44 +434,44 @@ check_vm(const SnpgVmRecord *rec, GError **error)
         else if (g_strcmp0(in->algorithm, "sha512") == 0)
             want = 128;
         else
-            return invalid(error, _("input digest algorithm"),
-                           _("expected sha256, sha384 or sha512"));
+            return invalid(error, _("The digest of the input '%s' must be sha256, sha384 or "
+                                    "sha512"), in->role);
         if (!is_hex(in->digest, want))
-            return invalid(error, _("input digest"), _("the wrong length or not hex"));
+            return invalid(error, _("The digest of the input '%s' must be %zu hex digits"),
+                           in->role, want);
     }
     if (rec->key_path && !is_inner_path(rec->key_path))
-        return invalid(error, _("key path"), _("expected a path inside the state directory"));
+        return invalid(error, _("The key path must lie inside the state directory"));
     return TRUE;
 }
 
 static gboolean
 check_event(const SnpgEvent *event, GError **error)
 {
-    if (event->kind >= SNPG_EVENT_LAST)
-        return invalid(error, _("event kind"), _("unknown"));
-    if (event->verdict >= SNPG_VERDICT_LAST)
-        return invalid(error, _("verdict"), _("unknown"));
+    if (event->kind >= SNPG_EVENT_LAST || event->verdict >= SNPG_VERDICT_LAST)
+        return invalid(error, _("The event kind or verdict is unknown"));
     if (!check_vm_name(event->vm, error))
         return FALSE;
     if (event->vm_uuid && !g_uuid_string_is_valid(event->vm_uuid))
-        return invalid(error, _("VM UUID"), _("it is not an RFC 4122 UUID"));
+        return invalid(error, _("The registry field '%s' must be an RFC 4122 UUID"), "vm_uuid");
     if (event->reasons) {
         if (g_strv_length(event->reasons) > SNPG_REGISTRY_REASONS_MAX)
-            return invalid(error, _("reasons"), _("too many"));
+            return invalid(error, _("An event has at most %d reasons"),
+                           SNPG_REGISTRY_REASONS_MAX);
         for (gsize i = 0; event->reasons[i]; i++)
             if (!is_token(event->reasons[i], SNPG_REGISTRY_REASON_LEN_MAX))
-                return invalid(error, _("reason"), _("expected a stable name of [a-z0-9-]"));
+                return invalid(error, _("A reason must be a stable name of 1 to %d of [a-z0-9-]"),
+                               SNPG_REGISTRY_REASON_LEN_MAX);
     }
     if (event->measurement && !is_hex(event->measurement, 96))
-        return invalid(error, _("measurement"), _("expected 96 hex digits"));
+        return invalid(error, _("The registry field '%s' must be %d hex digits"), "measurement",
+                       96);
     if (event->chip_id && !is_hex(event->chip_id, 128))
-        return invalid(error, _("chip id"), _("expected 128 hex digits"));
+        return invalid(error, _("The registry field '%s' must be %d hex digits"), "chip_id", 128);
     if (event->report && (g_bytes_get_size(event->report) == 0 ||
                           g_bytes_get_size(event->report) > SNPG_REGISTRY_REPORT_MAX))
-        return invalid(error, _("report"), _("empty or larger than 64 KiB"));
-    if (!check_text(_("boot id"), event->boot_id, 256, TRUE, error))
-        return FALSE;
-    return TRUE;
+        return invalid(error, _("The report must be 1 to %d bytes"), SNPG_REGISTRY_REPORT_MAX);
+    return check_text("boot_id", event->boot_id, 256, TRUE, error);
 }
 
 /* A detail may quote what a guest or a library said: it is recorded in any

@@ -12,7 +12,30 @@
  *   directory, see keystore.h): key bytes never enter the database.
  *
  * A SnpgRegistry is one connection: use it from one thread, and never across
- * fork() (open a new one in the child). */
+ * fork() (open a new one in the child).
+ *
+ * How the callers use it:
+ *   define    key = snpg_keystore_create(state, uuid, &rec->key_path, ...);
+ *             reg = snpg_registry_open(state, SNPG_REGISTRY_OPEN_CREATE, ...);
+ *             snpg_registry_begin(reg); snpg_registry_add_vm(reg, rec);
+ *             virDomainDefineXML(...); snpg_registry_commit(reg);
+ *             on any failure: snpg_registry_rollback(reg) (or close it),
+ *             undefine the domain if it was defined, and
+ *             snpg_keystore_delete(state, rec->key_path): nothing is left.
+ *   undefine  snpg_registry_begin; snpg_registry_remove_vm(reg, name, &key_path);
+ *             virDomainUndefine; snpg_registry_commit;
+ *             then snpg_keystore_delete(state, key_path).
+ *   hook      (after the domain XML's snpguard metadata says the domain is
+ *             managed) snpg_registry_get_vm for the expected measurement and
+ *             inputs; snpg_registry_add_event(START_REFUSED ...) on a refusal.
+ *   attest, hook worker, watch
+ *             snpg_registry_get_vm + snpg_vm_record_load_reference for the
+ *             reference values, snpg_keystore_load(state, rec->key_path) for
+ *             the key, snpg_registry_add_event for the attestation (with
+ *             snpg_event_set_verify_reasons), key release, failure action.
+ *   list, show, history
+ *             snpg_registry_open without CREATE (NOT_FOUND: nothing defined),
+ *             list_vms / get_vm / last_verdict / foreach_event. */
 #pragma once
 
 #include <glib.h>

@@ -1258,8 +1258,8 @@ test_cli_history(void)
         g_assert_true(g_str_has_prefix(lines[0], " Time (UTC)"));
         g_assert_nonnull(strstr(lines[0], "Verdict"));
         g_assert_true(g_str_has_prefix(lines[1], "-----"));
-        g_assert_true(g_regex_match_simple("^ \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d +alpha +define +- +-$",
-                                           lines[2], 0, 0));
+        g_assert_true(g_regex_match_simple(
+            "^ \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d +alpha +define +- +-$", lines[2], 0, 0));
         g_assert_true(g_regex_match_simple(
             " alpha +attestation +rejected +measurement,tcb-mismatch +the initrd changed$",
             lines[4], 0, 0));
