@@ -215,7 +215,6 @@ test_vm_roundtrip(void)
     snpg_verify_options_init(&opts);
     snpg_verify_options_init(&loaded);
     opts.vmpl = 0;
-    opts.measurements = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
     g_ptr_array_add(opts.measurements, snpg_test_unhex(MEASUREMENT_A));
     snpg_vm_record_set_reference(a, &opts);
     a->key_path = g_strdup("keys/" UUID_A ".key");
