@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 
 #include "hex.h"
 #include "i18n.h"
+#include "keystore.h"
 #include "reference.h"
 #include "registry-priv.h"
 #include "registry.h"
@@ -1743,5 +1745,62 @@ snpg_registry_remove_vm(SnpgRegistry *reg, const char *name, char **ret_key_path
         return FALSE;
     if (ret_key_path)
         *ret_key_path = g_steal_pointer(&key_path);
+    return TRUE;
+}
+
+static gboolean
+key_is_referred_to(SnpgRegistry *reg, const char *path, gboolean *ret, GError **error)
+{
+    static const char sql[] = "SELECT 1 FROM keys WHERE path = ?";
+    g_auto(CachedStmt) stmt = stmt_get(reg, sql, error);
+    int rc;
+
+    if (!stmt)
+        return FALSE;
+    bind_text(stmt, 1, path);
+    rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_error(reg, reg->db, rc, error);
+    *ret = rc == SQLITE_ROW;
+    return TRUE;
+}
+
+gboolean
+snpg_registry_remove_orphan_keys(SnpgRegistry *reg, guint min_age, guint *ret_removed,
+                                 GError **error)
+{
+    g_autofree char *dir_path = g_build_filename(reg->state_dir, SNPG_KEYSTORE_DIR, NULL);
+    g_autoptr(GDir) dir = g_dir_open(dir_path, 0, NULL);
+    gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+    const char *name;
+    guint removed = 0;
+
+    /* No key directory: no keys. */
+    while (dir && (name = g_dir_read_name(dir))) {
+        g_autofree char *uuid = g_str_has_suffix(name, ".key")
+                                    ? g_strndup(name, strlen(name) - strlen(".key"))
+                                    : NULL;
+        g_autofree char *path = uuid ? snpg_keystore_path_for(uuid) : NULL;
+        g_autofree char *file = NULL;
+        gboolean referred = FALSE;
+        struct stat st;
+
+        /* Only names this store makes (temporary files are left alone). */
+        if (!path || !g_str_equal(path + strlen(SNPG_KEYSTORE_DIR "/"), name))
+            continue;
+        file = g_build_filename(reg->state_dir, path, NULL);
+        if (lstat(file, &st) < 0 || now - (gint64)st.st_mtime < (gint64)min_age)
+            continue;
+        if (!key_is_referred_to(reg, path, &referred, error))
+            return FALSE;
+        if (referred)
+            continue;
+        g_debug("registry: removing the orphan key file %s", path);
+        if (!snpg_keystore_delete(reg->state_dir, path, error))
+            return FALSE;
+        removed++;
+    }
+    if (ret_removed)
+        *ret_removed = removed;
     return TRUE;
 }

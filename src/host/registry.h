@@ -237,6 +237,14 @@ GPtrArray *snpg_registry_list_vms(SnpgRegistry *reg, GError **error);
 gboolean snpg_registry_remove_vm(SnpgRegistry *reg, const char *name, char **ret_key_path,
                                  GError **error);
 
+/* Wipes and removes key files under STATE/keys that no VM refers to and
+ * that are older than min_age seconds: what a define killed between
+ * creating its key and committing leaves behind. (A define in progress has
+ * a key that is not yet referred to: min_age spares it; an hour is ample.)
+ * ret_removed (may be NULL) receives the count. */
+gboolean snpg_registry_remove_orphan_keys(SnpgRegistry *reg, guint min_age, guint *ret_removed,
+                                          GError **error);
+
 /* Appends an event (validated: see the bounds above); sets event->id and,
  * when 0, event->time. */
 gboolean snpg_registry_add_event(SnpgRegistry *reg, SnpgEvent *event, GError **error);
