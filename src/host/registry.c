@@ -888,7 +888,10 @@ snpg_registry_open(const char *state_dir, SnpgRegistryOpenFlags flags, GError **
     }
     sqlite3_extended_result_codes(reg->db, 1);
     sqlite3_busy_timeout(reg->db, BUSY_TIMEOUT_MS);
-    /* Reads through a memory map: a long history without a read() per page. */
+    /* Reads through a memory map: a long history without a read() per page
+     * (bench/history). The cost: an I/O error while reading the file comes
+     * as SIGBUS instead of an error code; the file is ours alone, in a
+     * private directory, and is never truncated under a reader (WAL). */
     if (!enable_wal(reg, error) ||
         !exec_sql(reg->db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
                   " PRAGMA mmap_size = 268435456", error) ||

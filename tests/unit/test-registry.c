@@ -1515,6 +1515,23 @@ test_cli_empty_and_errors(void)
     g_assert_cmpint(run.exit_code, ==, 1);
     snpg_run_clear(&run);
 
+    /* Not a database: exit 1, one line naming the file. */
+    {
+        g_autofree char *bad_state = g_build_filename(tmp, "bad", NULL);
+        g_autofree char *db = NULL;
+
+        g_assert_cmpint(mkdir(bad_state, 0700), ==, 0);
+        db = snpg_test_write(bad_state, SNPG_REGISTRY_FILE, "this is not SQLite, honestly: "
+                             "it is just text that happens to be in the way\n", 75);
+        snpg_run(&run, NULL, "history", "--state-dir", bad_state, NULL);
+        g_assert_cmpint(run.exit_code, ==, 1);
+        g_assert_cmpstr(run.out, ==, "");
+        g_assert_true(g_str_has_prefix(run.err, "snpguard: error: "));
+        g_assert_nonnull(strstr(run.err, db));
+        g_assert_cmpuint(strchr(run.err, '\n') - run.err + 1, ==, strlen(run.err));
+        snpg_run_clear(&run);
+    }
+
     /* Usage errors: exit 2, one error line and the --help hint. */
     for (gsize i = 0; i < G_N_ELEMENTS(usage); i++) {
         g_auto(GStrv) lines = NULL;
