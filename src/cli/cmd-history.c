@@ -105,8 +105,9 @@ print_table(const TextRows *t)
         /* Interned strings: a repeat is the same pointer. */
         if (row->vm != last_vm)
             w_vm = MAX(w_vm, cell_width(last_vm = row->vm));
+        /* Reason names are ASCII ([a-z0-9-]): bytes are characters. */
         if (row->reasons != last_reasons)
-            w_reasons = MAX(w_reasons, cell_width(last_reasons = row->reasons));
+            w_reasons = MAX(w_reasons, (glong)strlen(last_reasons = row->reasons));
         w_event = MAX(w_event, (glong)strlen(snpg_event_kind_to_string(row->kind)));
         w_verdict = MAX(w_verdict, verdict ? (glong)strlen(verdict) : 1);
     }
@@ -137,7 +138,7 @@ print_table(const TextRows *t)
         if (row->vm != last_vm)
             last_vm_width = cell_width(last_vm = row->vm);
         if (row->reasons != last_reasons)
-            last_reasons_width = cell_width(last_reasons = row->reasons);
+            last_reasons_width = (glong)strlen(last_reasons = row->reasons);
         g_string_truncate(line, 0);
         g_string_append_c(line, ' ');
         add_cell(line, when, 19, w_time + 2);
