@@ -167,9 +167,11 @@ snpg_keystore_create(const char *state_dir, const char *uuid, char **ret_path, G
     return g_steal_pointer(&key);
 }
 
-/* Opens a key file refusing links, and checks what it is. */
+/* Opens a key file refusing links, and checks that it is a regular file of
+ * this user, with no group or other access unless any_mode (deleting a key
+ * that someone made readable must still wipe it). */
 static int
-open_key(const char *file, int flags, struct stat *st, GError **error)
+open_key(const char *file, int flags, gboolean any_mode, struct stat *st, GError **error)
 {
     int fd = open(file, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 
@@ -187,7 +189,7 @@ open_key(const char *file, int flags, struct stat *st, GError **error)
         return -1;
     }
     if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || st->st_uid != geteuid() ||
-        (st->st_mode & 077) != 0) {
+        (!any_mode && (st->st_mode & 077) != 0)) {
         g_set_error(error, SNPG_KEYSTORE_ERROR, SNPG_KEYSTORE_ERROR_INSECURE,
                     _("The key file '%s' must be a regular file of this user with mode 0600"),
                     file);
@@ -206,7 +208,7 @@ snpg_keystore_load(const char *state_dir, const char *path, GError **error)
     gsize got = 0;
     int fd;
 
-    if (!file || (fd = open_key(file, O_RDONLY, &st, error)) < 0)
+    if (!file || (fd = open_key(file, O_RDONLY, FALSE, &st, error)) < 0)
         return NULL;
     if (st.st_size != SNPG_KEYSTORE_KEY_LEN) {
         g_set_error(error, SNPG_KEYSTORE_ERROR, SNPG_KEYSTORE_ERROR_INVALID,
@@ -247,7 +249,7 @@ snpg_keystore_delete(const char *state_dir, const char *path, GError **error)
 
     if (!file)
         return FALSE;
-    fd = open_key(file, O_WRONLY, &st, &local);
+    fd = open_key(file, O_WRONLY, TRUE, &st, &local);
     if (fd < 0) {
         if (g_error_matches(local, SNPG_KEYSTORE_ERROR, SNPG_KEYSTORE_ERROR_NOT_FOUND))
             return TRUE;

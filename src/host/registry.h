@@ -214,7 +214,8 @@ gboolean snpg_registry_begin(SnpgRegistry *reg, GError **error);
 gboolean snpg_registry_commit(SnpgRegistry *reg, GError **error);
 /* A read-only transaction: the calls until commit or rollback see one
  * snapshot (e.g. list_vms and each VM's last verdict), without blocking
- * writers. */
+ * writers. Write in a transaction from snpg_registry_begin instead: a
+ * write here may fail with BUSY when another writer committed meanwhile. */
 gboolean snpg_registry_begin_read(SnpgRegistry *reg, GError **error);
 /* Harmless when no transaction is open. */
 void snpg_registry_rollback(SnpgRegistry *reg);

@@ -1064,7 +1064,9 @@ test_keystore(void)
         g_clear_error(&error);
     }
 
-    /* Delete: gone; again: fine (undefine may be repeated). */
+    /* Delete: gone (even when someone made it readable); again: fine
+     * (undefine may be repeated). */
+    g_assert_cmpint(chmod(file, 0644), ==, 0);
     g_assert_true(snpg_keystore_delete(state, path, &error));
     g_assert_no_error(error);
     g_assert_false(g_file_test(file, G_FILE_TEST_EXISTS));
