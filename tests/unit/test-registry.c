@@ -874,6 +874,63 @@ test_killed_writer_spilled(void)
     run_killed_writer(TRUE);
 }
 
+/* Writers killed at random moments (inside a transaction, during COMMIT,
+ * between transactions), again and again: every recorded event is whole
+ * (an event that carries a report has its report row, in the other table),
+ * and the database stays sound. */
+static void
+test_killed_writers_random(void)
+{
+    g_autofree char *state = new_state_dir();
+    g_autoptr(SnpgRegistry) reg = open_registry(state);
+    GRand *rand = g_rand_new_with_seed(g_test_rand_int());
+
+    g_clear_pointer(&reg, snpg_registry_close);
+    for (int round = 0; round < 12; round++) {
+        int status = 0;
+        pid_t pid = fork();
+
+        g_assert_cmpint(pid, >=, 0);
+        if (pid == 0) {
+            g_autoptr(GError) error = NULL;
+            g_autoptr(SnpgRegistry) child = snpg_registry_open(state, SNPG_REGISTRY_OPEN_DEFAULT,
+                                                               &error);
+            guint8 report[1184] = { 0 };
+
+            if (!child)
+                _exit(30);
+            for (int i = 0;; i++) {
+                g_autoptr(SnpgEvent) ev = snpg_event_new(SNPG_EVENT_ATTESTATION, "victim");
+
+                ev->verdict = SNPG_VERDICT_ACCEPTED;
+                ev->detail = g_strdup("with-report");
+                memcpy(report, &i, sizeof(i));
+                ev->report = g_bytes_new(report, sizeof(report));
+                if (!snpg_registry_add_event(child, ev, &error))
+                    _exit(31);
+            }
+        }
+        g_usleep(g_rand_int_range(rand, 2000, 40000));
+        g_assert_cmpint(kill(pid, SIGKILL), ==, 0);
+        g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+        /* Killed, not failed. */
+        g_assert_true(WIFSIGNALED(status));
+    }
+    g_rand_free(rand);
+
+    reg = open_registry(state);
+    assert_integrity(reg);
+    g_assert_cmpint(query_int(reg, "SELECT count(*) FROM events e WHERE NOT EXISTS"
+                                   " (SELECT 1 FROM event_reports r WHERE r.event_id = e.id)"),
+                    ==, 0);
+    g_assert_cmpint(query_int(reg, "SELECT count(*) FROM event_reports r WHERE NOT EXISTS"
+                                   " (SELECT 1 FROM events e WHERE e.id = r.event_id)"),
+                    ==, 0);
+    g_assert_cmpint(query_int(reg, "SELECT count(*) FROM pragma_foreign_key_check"), ==, 0);
+    g_test_message("%" G_GINT64_FORMAT " whole events recorded", count_rows(reg, "events"));
+    g_assert_cmpint(count_rows(reg, "events"), >, 0);
+}
+
 /* ---- migrations --------------------------------------------------------- */
 
 static sqlite3 *
@@ -1575,6 +1632,7 @@ main(int argc, char **argv)
     g_test_add_func("/registry/concurrent-writers", test_concurrent_writers);
     g_test_add_func("/registry/killed-writer", test_killed_writer);
     g_test_add_func("/registry/killed-writer-spilled", test_killed_writer_spilled);
+    g_test_add_func("/registry/killed-writers-random", test_killed_writers_random);
     g_test_add_func("/registry/migrations", test_migrations);
     g_test_add_func("/registry/journal-mode", test_journal_mode);
     g_test_add_func("/keystore/create-load-delete", test_keystore);
