@@ -4,13 +4,15 @@ EXTRA_DIST += bench/measure
 # 'make bench' runs every benchmark even when one misses its target (timing
 # on a shared machine is noisy), then fails if any did; bench-verify alone
 # fails only with BENCH_STRICT=1.
-bench: all bench/bench-verify$(EXEEXT) bench/bench-attest$(EXEEXT)
+bench: all bench/bench-verify$(EXEEXT) bench/bench-attest$(EXEEXT) bench/bench-history$(EXEEXT)
 	@status=0; \
 	$(SHELL) $(top_srcdir)/bench/verify $(abs_builddir)/bench/bench-verify$(EXEEXT) \
 		$(abs_srcdir)/tests/data/vectors || status=1; \
 	$(SHELL) $(top_srcdir)/bench/attest $(abs_builddir)/bench/bench-attest$(EXEEXT) \
 		$(abs_srcdir)/tests/data/sim/milan || status=1; \
 	$(SHELL) $(top_srcdir)/bench/measure $(abs_builddir)/snpguard || status=1; \
+	$(SHELL) $(top_srcdir)/bench/history $(abs_builddir)/bench/bench-history$(EXEEXT) \
+		$(abs_builddir)/snpguard || status=1; \
 	exit $$status
 .PHONY: bench
 
@@ -38,3 +40,17 @@ bench-attest: bench/bench-attest$(EXEEXT)
 	$(SHELL) $(top_srcdir)/bench/attest $(abs_builddir)/bench/bench-attest$(EXEEXT) \
 		$(abs_srcdir)/tests/data/sim/milan
 .PHONY: bench-attest
+
+# snpguard history over 100,000 events (bench/history drives bench/bench-history).
+EXTRA_PROGRAMS += bench/bench-history
+CLEANFILES += bench/bench-history$(EXEEXT)
+bench_bench_history_SOURCES = bench/bench-history.c
+bench_bench_history_CPPFLAGS = $(HOST_CPPFLAGS)
+bench_bench_history_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(SQLITE_CFLAGS)
+bench_bench_history_LDADD = libsnpguard-host.la libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS) \
+	$(SQLITE_LIBS)
+EXTRA_DIST += bench/history
+bench-history: all bench/bench-history$(EXEEXT)
+	$(SHELL) $(top_srcdir)/bench/history $(abs_builddir)/bench/bench-history$(EXEEXT) \
+		$(abs_builddir)/snpguard
+.PHONY: bench-history

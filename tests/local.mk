@@ -158,3 +158,13 @@ tests_unit_test_domain_SOURCES = tests/unit/test-domain.c $(MEASURE_TEST_SOURCES
 tests_unit_test_domain_CFLAGS = $(TEST_CFLAGS) $(XML_CFLAGS)
 tests_unit_test_domain_LDADD = libsnpguard-host.la $(TEST_LIBS) $(XML_LIBS)
 EXTRA_DIST += tests/data/libvirt-schemas tests/data/domains
+# The registry, key store and state directory (real SQLite), and the
+# history and list commands.
+if ENABLE_HOST
+check_PROGRAMS += tests/unit/test-registry
+TESTS += tests/unit/test-registry
+endif
+tests_unit_test_registry_CPPFLAGS = $(HOST_CPPFLAGS)
+tests_unit_test_registry_SOURCES = tests/unit/test-registry.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_registry_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
+tests_unit_test_registry_LDADD = libsnpguard-host.la $(TEST_LIBS) $(SQLITE_LIBS)

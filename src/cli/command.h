@@ -49,3 +49,5 @@ extern const SnpgCommand snpg_cmd_sim;
 extern const SnpgCommand snpg_cmd_idblock;
 extern const SnpgCommand snpg_cmd_certs;
 extern const SnpgCommand snpg_cmd_define, snpg_cmd_adopt;
+extern const SnpgCommand snpg_cmd_list;
+extern const SnpgCommand snpg_cmd_history;

@@ -18,5 +18,7 @@ snpguard_SOURCES += src/cli/verify-args.c src/cli/verify-args.h
 snpguard_SOURCES += src/cli/cmd-attest.c
 snpguard_SOURCES += src/cli/cmd-verifier-key.c
 snpguard_SOURCES += src/cli/cmd-define.c src/cli/cmd-define.h src/cli/cmd-adopt.c
-snpguard_CFLAGS += $(XML_CFLAGS)
-snpguard_LDADD += libsnpguard-host.la $(XML_LIBS)
+snpguard_CFLAGS += $(XML_CFLAGS) $(SQLITE_CFLAGS) $(LIBVIRT_CFLAGS)
+# The registry commands (history, list) and the host library they use.
+snpguard_SOURCES += src/cli/cmd-history.c src/cli/cmd-list.c
+snpguard_LDADD += libsnpguard-host.la libsnpguard-core.la $(XML_LIBS) $(SQLITE_LIBS) $(LIBVIRT_LIBS)

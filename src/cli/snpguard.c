@@ -19,6 +19,8 @@ static const SnpgCommand *const commands[] = {
     &snpg_cmd_idblock,
     &snpg_cmd_certs,
     &snpg_cmd_define, &snpg_cmd_adopt,
+    &snpg_cmd_list,
+    &snpg_cmd_history,
 };
 
 static const SnpgCommand *

@@ -8,8 +8,14 @@ dist_xmltemplates_DATA = xml-templates/encrypted.xml xml-templates/integrity.xml
 endif
 libsnpguard_host_la_CPPFLAGS = $(HOST_CPPFLAGS) -DG_LOG_DOMAIN=\"snpguard-host\" \
 	-DSNPG_XML_TEMPLATE_DIR=\"$(pkgdatadir)/xml-templates\"
-libsnpguard_host_la_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS) $(XML_CFLAGS)
-libsnpguard_host_la_LIBADD = libsnpguard-core.la $(XML_LIBS) $(GLIB_LIBS) $(CRYPTO_LIBS)
+libsnpguard_host_la_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS) $(XML_CFLAGS) \
+	$(SQLITE_CFLAGS) $(LIBVIRT_CFLAGS)
+libsnpguard_host_la_LIBADD = libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS) $(XML_LIBS) \
+	$(SQLITE_LIBS) $(LIBVIRT_LIBS)
 libsnpguard_host_la_SOURCES =
 # The domain XML: templates, launch inputs, snpguard's metadata.
 libsnpguard_host_la_SOURCES += src/host/domain.c src/host/domain.h
+# The state directory, the registry (SQLite) and the key store.
+libsnpguard_host_la_SOURCES += src/host/statedir.c src/host/statedir.h
+libsnpguard_host_la_SOURCES += src/host/registry.c src/host/registry.h src/host/registry-priv.h
+libsnpguard_host_la_SOURCES += src/host/keystore.c src/host/keystore.h
