@@ -119,7 +119,8 @@ static void
 cryptsetup_log(int level, const char *msg, void *usr)
 {
     (void)usr;
-    g_debug("libcryptsetup(%d): %s", level, msg);
+    if (level == CRYPT_LOG_ERROR)
+        g_debug("libcryptsetup(%d): %s", level, msg);
 }
 
 typedef struct {
@@ -197,7 +198,16 @@ copy_header(const char *device, HeaderCopy *copy, gboolean *is_header, GError **
         goto out;
     }
 
-    /* The keyslots area size, from the copied metadata. */
+    /* The keyslots area size, from the copied metadata. libcryptsetup
+     * wants the device to hold the area the metadata claims: a hole up to
+     * the LUKS2 limit stands in for it (no memory used), then goes. */
+    if (ftruncate(copy->fd, (off_t)(2 * hdr_size + SNPG_LUKS2_KEYSLOTS_MAX)) != 0) {
+        saved = errno;
+        *is_header = FALSE;
+        g_set_error(error, SNPG_LUKS_ERROR, SNPG_LUKS_ERROR_OPEN,
+                    _("cannot make memory for the LUKS2 header: %s"), g_strerror(saved));
+        goto out;
+    }
     if ((r = crypt_init(&cd, copy->path)) < 0 || (r = crypt_load(cd, CRYPT_LUKS2, NULL)) < 0 ||
         (r = crypt_get_metadata_size(cd, &metadata_size, &keyslots_size)) < 0) {
         g_set_error(error, SNPG_LUKS_ERROR, SNPG_LUKS_ERROR_HEADER,
@@ -208,6 +218,13 @@ copy_header(const char *device, HeaderCopy *copy, gboolean *is_header, GError **
         keyslots_size % 4096 != 0) {
         g_set_error(error, SNPG_LUKS_ERROR, SNPG_LUKS_ERROR_HEADER,
                     _("the LUKS2 area sizes of '%s' are outside the LUKS2 limits"), device);
+        goto out;
+    }
+    if (ftruncate(copy->fd, (off_t)(2 * hdr_size)) != 0 || lseek(copy->fd, 0, SEEK_END) < 0) {
+        saved = errno;
+        *is_header = FALSE;
+        g_set_error(error, SNPG_LUKS_ERROR, SNPG_LUKS_ERROR_OPEN,
+                    _("cannot make memory for the LUKS2 header: %s"), g_strerror(saved));
         goto out;
     }
     if (!copy_range(dev_fd, copy->fd, 2 * hdr_size, keyslots_size, device, error)) {
@@ -604,7 +621,9 @@ snpg_verity_open(const SnpgVerityParams *params, const char *name, GError **erro
                     params->hash_device, g_strerror(-r));
         return FALSE;
     }
-    if ((r = crypt_load(cd, CRYPT_VERITY, &vp)) < 0) {
+    /* Without a superblock the parameters are "formatted" into the context:
+     * with neither CRYPT_VERITY_CREATE_HASH nor a header, nothing is written. */
+    if ((r = crypt_format(cd, CRYPT_VERITY, NULL, NULL, NULL, NULL, 0, &vp)) < 0) {
         g_set_error(error, SNPG_LUKS_ERROR, SNPG_LUKS_ERROR_VERITY,
                     _("cannot use '%s' and '%s' as dm-verity devices: %s"), params->data_device,
                     params->hash_device, g_strerror(-r));
@@ -614,7 +633,8 @@ snpg_verity_open(const SnpgVerityParams *params, const char *name, GError **erro
      * first; without a name it stops there. */
     r = crypt_activate_by_volume_key(cd, name, (const char *)params->root_hash, params->root_hash_len,
                                      CRYPT_ACTIVATE_READONLY);
-    if (r == -EPERM) {
+    /* libcryptsetup 2.6: -EFAULT for the root hash, -EPERM for a block. */
+    if (r == -EPERM || r == -EFAULT) {
         g_set_error(error, SNPG_LUKS_ERROR, SNPG_LUKS_ERROR_VERITY,
                     _("'%s' does not match the root hash: the data or hash device was modified"),
                     params->data_device);
