@@ -594,8 +594,10 @@ snpg_verity_params_parse(const char *text, SnpgVerityParams *ret, GError **error
     return TRUE;
 }
 
-gboolean
-snpg_verity_open(const SnpgVerityParams *params, const char *name, GError **error)
+/* A libcryptsetup context for the measured parameters; check_hash makes
+ * an activation without a name hash every block in user space. */
+static struct crypt_device *
+verity_context(const SnpgVerityParams *params, gboolean check_hash, GError **error)
 {
     struct crypt_device *cd = NULL;
     struct crypt_params_verity vp = {
@@ -608,18 +610,17 @@ snpg_verity_open(const SnpgVerityParams *params, const char *name, GError **erro
         .hash_block_size = params->hash_block_size,
         .data_size = params->data_blocks,
         .hash_area_offset = params->hash_offset,
-        /* Every parameter is the measured one: no superblock from the
-         * host's disk; and the whole tree is checked before activation. */
-        .flags = CRYPT_VERITY_NO_HEADER | CRYPT_VERITY_CHECK_HASH,
+        /* Every parameter is the measured one: no superblock is read from
+         * the host's disk. */
+        .flags = CRYPT_VERITY_NO_HEADER | (check_hash ? CRYPT_VERITY_CHECK_HASH : 0),
     };
-    gboolean ok = FALSE;
     int r;
 
     crypt_set_log_callback(NULL, cryptsetup_log, NULL);
     if ((r = crypt_init(&cd, params->hash_device)) < 0) {
         g_set_error(error, SNPG_LUKS_ERROR, SNPG_LUKS_ERROR_VERITY, _("cannot open '%s': %s"),
                     params->hash_device, g_strerror(-r));
-        return FALSE;
+        return NULL;
     }
     /* Without a superblock the parameters are "formatted" into the context:
      * with neither CRYPT_VERITY_CREATE_HASH nor a header, nothing is written. */
@@ -627,27 +628,51 @@ snpg_verity_open(const SnpgVerityParams *params, const char *name, GError **erro
         g_set_error(error, SNPG_LUKS_ERROR, SNPG_LUKS_ERROR_VERITY,
                     _("cannot use '%s' and '%s' as dm-verity devices: %s"), params->data_device,
                     params->hash_device, g_strerror(-r));
-        goto out;
+        crypt_free(cd);
+        return NULL;
     }
-    /* With CRYPT_VERITY_CHECK_HASH this hashes every data and hash block
-     * first; without a name it stops there. */
-    r = crypt_activate_by_volume_key(cd, name, (const char *)params->root_hash, params->root_hash_len,
+    return cd;
+}
+
+gboolean
+snpg_verity_open(const SnpgVerityParams *params, const char *name, GError **error)
+{
+    struct crypt_device *cd;
+    int r;
+
+    /* First the whole tree against the root hash, in user space: a kernel
+     * mapping with a wrong root hash would open and fail only on reads. */
+    if (!(cd = verity_context(params, TRUE, error)))
+        return FALSE;
+    r = crypt_activate_by_volume_key(cd, NULL, (const char *)params->root_hash, params->root_hash_len,
                                      CRYPT_ACTIVATE_READONLY);
+    crypt_free(cd);
     /* libcryptsetup 2.6: -EFAULT for the root hash, -EPERM for a block. */
     if (r == -EPERM || r == -EFAULT) {
         g_set_error(error, SNPG_LUKS_ERROR, SNPG_LUKS_ERROR_VERITY,
                     _("'%s' does not match the root hash: the data or hash device was modified"),
                     params->data_device);
-        goto out;
+        return FALSE;
     }
     if (r < 0) {
-        g_set_error(error, SNPG_LUKS_ERROR, SNPG_LUKS_ERROR_VERITY,
-                    name ? _("cannot activate dm-verity '%s': %s") : _("cannot verify dm-verity '%s': %s"),
-                    name ? name : params->data_device, g_strerror(-r));
-        goto out;
+        g_set_error(error, SNPG_LUKS_ERROR, SNPG_LUKS_ERROR_VERITY, _("cannot verify dm-verity '%s': %s"),
+                    params->data_device, g_strerror(-r));
+        return FALSE;
     }
-    ok = TRUE;
-out:
+    if (!name)
+        return TRUE;
+    /* Then the mapping, whose every read the kernel checks against the same
+     * root hash: a device changed after the check gives read errors, never
+     * other data. */
+    if (!(cd = verity_context(params, FALSE, error)))
+        return FALSE;
+    r = crypt_activate_by_volume_key(cd, name, (const char *)params->root_hash, params->root_hash_len,
+                                     CRYPT_ACTIVATE_READONLY);
     crypt_free(cd);
-    return ok;
+    if (r < 0) {
+        g_set_error(error, SNPG_LUKS_ERROR, SNPG_LUKS_ERROR_VERITY, _("cannot activate dm-verity '%s': %s"),
+                    name, g_strerror(-r));
+        return FALSE;
+    }
+    return TRUE;
 }

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <libcryptsetup.h>
@@ -17,7 +18,10 @@
 #include <openssl/rand.h>
 
 #include "luks.h"
+#include "session.h"
+#include "sim-identity.h"
 #include "testutil.h"
+#include "transport.h"
 
 #define PASSPHRASE "correct horse battery staple"
 #define DEVICE_SIZE (4 * 1024 * 1024)
@@ -590,10 +594,220 @@ test_verity_parse_full(void)
     g_assert_cmpstr(params.name, ==, "root");
 }
 
+/* --- the agent: the delivery step opens the root ------------------------ */
+
+static gboolean
+accept_all(GBytes *report, GBytes *certs, const guint8 expected[SNPG_PROTO_REPORT_DATA_LEN],
+           SnpgRefusal *ret_refusal, gpointer user_data, GError **error)
+{
+    (void)report, (void)certs, (void)expected, (void)ret_refusal, (void)user_data, (void)error;
+    return TRUE;
+}
+
+/* Runs snpguard-agent (simulated report, any verifier) with extra options
+ * against one in-process verifier session releasing payload; returns the
+ * agent's exit code and its stderr. */
+static int
+run_agent(const char *dir, const char *const *extra, const SnpgKeyPayload *payload,
+          SnpgVerifierResult *result, char **ret_err)
+{
+    g_autofree char *sim_dir = snpg_test_data("sim", "genoa", NULL);
+    g_autofree char *id = g_build_filename(dir, "agent.id", NULL);
+    g_autofree char *sock = g_build_filename(dir, "agent.sock", NULL);
+    g_autofree char *address = g_strdup_printf("unix:%s", sock);
+    g_autofree char *psp = g_strdup_printf("sim:%s", id);
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_autoptr(GError) error = NULL;
+    SnpgVerifierConfig cfg = { .verify = accept_all, .payload = payload,
+                               .read_timeout_us = 30 * G_USEC_PER_SEC };
+    SnpgSimIdentityParams params;
+    GString *err = g_string_new(NULL);
+    char buf[1024];
+    ssize_t n;
+    int fd = -1, err_fd, status = 0;
+    GPid pid;
+
+    snpg_sim_identity_params_init(&params);
+    unlink(id);
+    unlink(sock);
+    g_assert_true(snpg_sim_identity_write(sim_dir, &params, id, &error));
+    g_assert_no_error(error);
+    g_ptr_array_add(argv, (gpointer)g_getenv("SNPGUARD_AGENT"));
+    for (const char *const *a = (const char *const[]){ "--listen", address, "--psp", psp, "--any-verifier",
+                                                       "--attempts", "1", NULL };
+         *a; a++)
+        g_ptr_array_add(argv, (gpointer)*a);
+    for (gsize i = 0; extra[i]; i++)
+        g_ptr_array_add(argv, (gpointer)extra[i]);
+    g_ptr_array_add(argv, NULL);
+    g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                           NULL, NULL, &pid, NULL, NULL, &err_fd, &error));
+    g_assert_no_error(error);
+    for (int i = 0; i < 500 && fd < 0; i++) {
+        fd = snpg_transport_connect(address, G_MAXINT64, NULL);
+        if (fd < 0)
+            g_usleep(10 * 1000);
+    }
+    g_assert_cmpint(fd, >=, 0);
+    /* Every case here ends with the agent's ABORT after KEY. */
+    g_assert_false(snpg_session_run_verifier(fd, &cfg, result, &error));
+    g_assert_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_ABORTED);
+    close(fd);
+    while ((n = read(err_fd, buf, sizeof(buf))) > 0)
+        g_string_append_len(err, buf, n);
+    close(err_fd);
+    g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+    g_spawn_close_pid(pid);
+    if (g_test_verbose())
+        g_printerr("agent: %s", err->str);
+    *ret_err = g_string_free(err, FALSE);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void
+assert_agent_refused(const SnpgVerifierResult *result, guint16 reason, const char *text)
+{
+    g_assert_false(result->key_confirmed);
+    g_assert_cmpuint(result->delivery_refusal.n_reasons, ==, 1);
+    g_assert_cmpuint(result->delivery_refusal.reasons[0], ==, reason);
+    if (!strstr(result->delivery_refusal.text, text))
+        g_error("'%s' does not name '%s'", result->delivery_refusal.text, text);
+}
+
+/* The forged header reaches the agent through --luks-device and through
+ * snpguard.root= on the kernel command line: refused, and the verifier
+ * hears why. */
+static void
+test_agent_refuses_forged_header(Fixture *f, gconstpointer data)
+{
+    g_auto(SnpgKeyPayload) expect = { 0 };
+    g_autofree char *cmdline_text = g_strdup_printf("quiet snpguard.root=luks:%s\n", f->device);
+    g_autofree char *cmdline = snpg_test_write(f->dir, "cmdline", cmdline_text, strlen(cmdline_text));
+    const char *by_option[] = { "--luks-device", f->device, NULL };
+    const char *by_cmdline[] = { "--cmdline", cmdline, NULL };
+    const char *const *ways[] = { by_option, by_cmdline };
+
+    (void)data;
+    edit_json(f->device, "\"segments\"", "\"encryption\":\"aes-xts-plain64\"",
+              "\"encryption\":\"cipher_null-ecb\"");
+    expect_fixture(&expect, PASSPHRASE);
+    for (gsize i = 0; i < G_N_ELEMENTS(ways); i++) {
+        g_auto(SnpgVerifierResult) result = { 0 };
+        g_autofree char *err = NULL;
+
+        g_assert_cmpint(run_agent(f->dir, ways[i], &expect, &result, &err), ==, 1);
+        assert_agent_refused(&result, SNPG_PROTO_REASON_LUKS_HEADER, "uses no encryption");
+        g_assert_nonnull(strstr(err, "uses no encryption"));
+        g_assert_null(strstr(err, PASSPHRASE));
+    }
+}
+
+/* The expected header passes; only the activation is left, which this
+ * host cannot do (no device-mapper): luks-open, not a header refusal. */
+static void
+test_agent_expected_header(Fixture *f, gconstpointer data)
+{
+    g_auto(SnpgKeyPayload) expect = { 0 };
+    g_auto(SnpgVerifierResult) result = { 0 };
+    g_autofree char *err = NULL;
+    g_autofree char *misc = NULL;
+    const char *args[] = { "--luks-device", f->device, "--luks-name", "snpguard-test-root", NULL };
+
+    (void)data;
+    if (!g_file_get_contents("/proc/misc", &misc, NULL, NULL) || strstr(misc, "device-mapper")) {
+        g_test_skip("this host has device-mapper: not activating a test device");
+        return;
+    }
+    expect_fixture(&expect, PASSPHRASE);
+    backup_sha256(f->dir, f->device, expect.luks_header_sha256);
+    expect.has_luks_header_sha256 = TRUE;
+    g_assert_cmpint(run_agent(f->dir, args, &expect, &result, &err), ==, 1);
+    assert_agent_refused(&result, SNPG_PROTO_REASON_LUKS_OPEN, "cannot activate");
+}
+
+/* A dm-verity root that fails its root hash stops before DONE. */
+static void
+test_agent_verity_wrong_root(VerityFixture *f, gconstpointer unused)
+{
+    g_auto(SnpgKeyPayload) payload = { 0 };
+    g_auto(SnpgVerifierResult) result = { 0 };
+    g_autofree char *err = NULL;
+    g_autofree char *wrong = g_strnfill(64, '0');
+    g_autofree char *verity = g_strdup_printf("data:%s,hash:%s,roothash:%s,salt:%s,data-blocks:%u",
+                                              f->data, f->hash, wrong, f->salt_hex, VERITY_BLOCKS);
+    const char *args[] = { "--verity", verity, NULL };
+
+    (void)unused;
+    g_assert_cmpint(run_agent(f->dir, args, &payload, &result, &err), ==, 1);
+    assert_agent_refused(&result, SNPG_PROTO_REASON_VERITY, "does not match the root hash");
+}
+
+/* The right root hash passes the verification; only the mapping is left,
+ * which this host cannot make. */
+static void
+test_agent_verity_right_root(VerityFixture *f, gconstpointer unused)
+{
+    g_auto(SnpgKeyPayload) payload = { 0 };
+    g_auto(SnpgVerifierResult) result = { 0 };
+    g_autofree char *err = NULL;
+    g_autofree char *misc = NULL;
+    g_autofree char *verity = g_strdup_printf("data:%s,hash:%s,roothash:%s,salt:%s,data-blocks:%u,"
+                                              "name:snpguard-test-verity", f->data, f->hash,
+                                              f->root_hex, f->salt_hex, VERITY_BLOCKS);
+    const char *args[] = { "--verity", verity, NULL };
+
+    (void)unused;
+    if (!g_file_get_contents("/proc/misc", &misc, NULL, NULL) || strstr(misc, "device-mapper")) {
+        g_test_skip("this host has device-mapper: not activating a test device");
+        return;
+    }
+    g_assert_cmpint(run_agent(f->dir, args, &payload, &result, &err), ==, 1);
+    assert_agent_refused(&result, SNPG_PROTO_REASON_VERITY, "cannot activate dm-verity 'snpguard-test-verity'");
+}
+
+static void
+test_agent_usage(void)
+{
+    static const char *const cases[][6] = {
+        { "--luks-device", "/dev/vda", "--key-out", "/tmp/k", NULL },
+        { "--luks-device", "/dev/vda", "--verity", "data:/dev/vdb", NULL },
+        { "--luks-name", "root", "--key-out", "/tmp/k", NULL },
+        { "--luks-device", "/dev/vda", "--luks-name", "a/b", NULL },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        g_autofree char *err = NULL;
+        g_autoptr(GError) error = NULL;
+        int status;
+
+        g_ptr_array_add(argv, (gpointer)g_getenv("SNPGUARD_AGENT"));
+        g_ptr_array_add(argv, (gpointer)"--any-verifier");
+        for (gsize j = 0; cases[i][j]; j++)
+            g_ptr_array_add(argv, (gpointer)cases[i][j]);
+        g_ptr_array_add(argv, NULL);
+        g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                                   NULL, &err, &status, &error));
+        g_assert_true(WIFEXITED(status));
+        g_assert_cmpint(WEXITSTATUS(status), ==, 2);
+        g_assert_nonnull(strstr(err, "--help"));
+    }
+}
+
+/* libcryptsetup warns about the deliberately small keyslots area. */
+static void
+quiet_log(int level, const char *msg, void *usr)
+{
+    (void)usr;
+    if (g_test_verbose())
+        g_printerr("libcryptsetup(%d): %s", level, msg);
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    crypt_set_log_callback(NULL, quiet_log, NULL);
 #define LUKS_TEST(path, fn) g_test_add(path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
     LUKS_TEST("/luks/expected", test_expected);
     LUKS_TEST("/luks/activation-without-dm", test_activation_without_dm);
@@ -616,6 +830,11 @@ main(int argc, char **argv)
     VERITY_TEST("/verity/modified-data", test_verity_modified_data);
     VERITY_TEST("/verity/modified-hash", test_verity_modified_hash);
     VERITY_TEST("/verity/other-salt", test_verity_other_salt);
+    LUKS_TEST("/agent/refuses-forged-header", test_agent_refuses_forged_header);
+    LUKS_TEST("/agent/expected-header", test_agent_expected_header);
+    VERITY_TEST("/agent/verity-wrong-root", test_agent_verity_wrong_root);
+    VERITY_TEST("/agent/verity-right-root", test_agent_verity_right_root);
+    g_test_add_func("/agent/usage", test_agent_usage);
     g_test_add_func("/verity/parse-errors", test_verity_parse_errors);
     g_test_add_func("/verity/parse-full", test_verity_parse_full);
     return g_test_run();
