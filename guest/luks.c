@@ -20,6 +20,9 @@
 
 G_DEFINE_QUARK(snpg-luks-error-quark, snpg_luks_error)
 
+/* Far above any real volume key (512 bits for AES-XTS-256). */
+#define SNPG_LUKS_VOLUME_KEY_MAX 512
+
 /* The LUKS2 binary header (big-endian fields, LUKS2 on-disk format). */
 #define LUKS2_BINARY_HEADER_LEN 4096
 #define LUKS2_HDR_SIZE_OFFSET 8
@@ -298,7 +301,8 @@ check_header(struct crypt_device *cd, const HeaderCopy *copy, const SnpgKeyPaylo
         return FALSE;
     }
     key_size = crypt_get_volume_key_size(cd);
-    if (key_size <= 0 || (guint32)key_size * 8 != expect->luks_key_bits) {
+    if (key_size <= 0 || key_size > SNPG_LUKS_VOLUME_KEY_MAX ||
+        (guint32)key_size * 8 != expect->luks_key_bits) {
         *ret_text = g_strdup_printf(_("the volume key has %d bits, not the expected %u"), key_size * 8,
                                     expect->luks_key_bits);
         return FALSE;
@@ -369,6 +373,8 @@ snpg_luks_check_and_open(const char *device, const char *name, const SnpgKeyPayl
     struct crypt_device *cd = NULL;
     g_autoptr(GError) local = NULL;
     g_autofree char *text = NULL;
+    g_autoptr(SnpgSecret) volume_key = NULL;
+    size_t volume_key_len;
     gboolean is_header, ok = FALSE;
     int keyslot = -1, r;
 
@@ -410,18 +416,22 @@ snpg_luks_check_and_open(const char *device, const char *name, const SnpgKeyPayl
                    local->message);
         goto out;
     }
-    /* Without a name libcryptsetup only opens the keyslot: a wrong key is
-     * told apart from a failing activation. */
-    r = crypt_activate_by_passphrase(cd, NULL, keyslot, (const char *)snpg_secret_data(expect->disk_key),
-                                     snpg_secret_len(expect->disk_key), 0);
+    /* The key opens the checked keyslot (one PBKDF run, no device-mapper
+     * needed): a wrong key is told apart from a failing activation. The
+     * volume key stays in locked memory and is wiped with it. */
+    volume_key = snpg_secret_new((gsize)crypt_get_volume_key_size(cd));
+    volume_key_len = snpg_secret_len(volume_key);
+    r = crypt_volume_key_get(cd, keyslot, (char *)snpg_secret_data(volume_key), &volume_key_len,
+                             (const char *)snpg_secret_data(expect->disk_key),
+                             snpg_secret_len(expect->disk_key));
     if (r < 0) {
         refuse(ret_refusal, error, SNPG_PROTO_REASON_LUKS_KEY, SNPG_LUKS_ERROR_KEY,
                _("the key does not open keyslot %d of '%s': %s"), keyslot, device, g_strerror(-r));
         goto out;
     }
     if (name) {
-        r = crypt_activate_by_passphrase(cd, name, keyslot, (const char *)snpg_secret_data(expect->disk_key),
-                                         snpg_secret_len(expect->disk_key), 0);
+        r = crypt_activate_by_volume_key(cd, name, (const char *)snpg_secret_data(volume_key),
+                                         volume_key_len, 0);
         if (r < 0) {
             refuse(ret_refusal, error, SNPG_PROTO_REASON_LUKS_OPEN, SNPG_LUKS_ERROR_OPEN,
                    _("cannot activate '%s' as '%s': %s"), device, name, g_strerror(-r));
