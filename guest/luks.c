@@ -307,6 +307,16 @@ check_header(struct crypt_device *cd, const HeaderCopy *copy, const SnpgKeyPaylo
                                     expect->luks_key_bits);
         return FALSE;
     }
+    /* A reencryption in progress brings a second segment and keyslot. */
+    if (crypt_reencrypt_status(cd, NULL) != CRYPT_REENCRYPT_NONE) {
+        *ret_text = g_strdup(_("the header records a reencryption"));
+        return FALSE;
+    }
+    if (crypt_persistent_flags_get(cd, CRYPT_FLAGS_REQUIREMENTS, &requirements) < 0 ||
+        requirements != 0) {
+        *ret_text = g_strdup_printf(_("the header has requirement flags 0x%x"), requirements);
+        return FALSE;
+    }
     for (int i = 0; i < max; i++) {
         crypt_keyslot_info status = crypt_keyslot_status(cd, i);
         const char *slot_cipher;
@@ -337,15 +347,6 @@ check_header(struct crypt_device *cd, const HeaderCopy *copy, const SnpgKeyPaylo
             *ret_text = g_strdup_printf(_("the header has a token (%d)"), i);
             return FALSE;
         }
-    }
-    if (crypt_reencrypt_status(cd, NULL) != CRYPT_REENCRYPT_NONE) {
-        *ret_text = g_strdup(_("the header records a reencryption"));
-        return FALSE;
-    }
-    if (crypt_persistent_flags_get(cd, CRYPT_FLAGS_REQUIREMENTS, &requirements) < 0 ||
-        requirements != 0) {
-        *ret_text = g_strdup_printf(_("the header has requirement flags 0x%x"), requirements);
-        return FALSE;
     }
     /* The data must start after the copied area: never inside the header. */
     if (crypt_get_data_offset(cd) > G_MAXUINT64 / 512 || crypt_get_data_offset(cd) * 512 < copy->len) {

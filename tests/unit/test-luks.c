@@ -328,6 +328,37 @@ test_token(Fixture *f, gconstpointer data)
     assert_refused(f->device, &expect, SNPG_PROTO_REASON_LUKS_HEADER, "token");
 }
 
+/* A reencryption started on the header (as `cryptsetup reencrypt
+ * --init-only` leaves it): a second volume key in an unbound keyslot. */
+static void
+test_reencryption(Fixture *f, gconstpointer data)
+{
+    g_auto(SnpgKeyPayload) expect = { 0 };
+    struct crypt_pbkdf_type pbkdf = {
+        .type = CRYPT_KDF_PBKDF2, .hash = "sha256", .iterations = 1000,
+        .flags = CRYPT_PBKDF_NO_BENCHMARK,
+    };
+    struct crypt_params_luks2 luks2 = { .sector_size = 512 };
+    struct crypt_params_reencrypt params = {
+        .mode = CRYPT_REENCRYPT_REENCRYPT, .direction = CRYPT_REENCRYPT_FORWARD,
+        .resilience = "checksum", .hash = "sha256", .luks2 = &luks2,
+        .flags = CRYPT_REENCRYPT_INITIALIZE_ONLY,
+    };
+    struct crypt_device *cd = load(f->device);
+    int new_slot;
+
+    (void)data;
+    g_assert_cmpint(crypt_set_pbkdf_type(cd, &pbkdf), ==, 0);
+    new_slot = crypt_keyslot_add_by_key(cd, CRYPT_ANY_SLOT, NULL, 64, PASSPHRASE, strlen(PASSPHRASE),
+                                        CRYPT_VOLUME_KEY_NO_SEGMENT);
+    g_assert_cmpint(new_slot, ==, 1);
+    g_assert_cmpint(crypt_reencrypt_init_by_passphrase(cd, NULL, PASSPHRASE, strlen(PASSPHRASE), 0, new_slot,
+                                                       "aes", "xts-plain64", &params), >=, 0);
+    crypt_free(cd);
+    expect_fixture(&expect, PASSPHRASE);
+    assert_refused(f->device, &expect, SNPG_PROTO_REASON_LUKS_HEADER, "reencryption");
+}
+
 static void
 test_luks1(Fixture *f, gconstpointer data)
 {
@@ -820,6 +851,7 @@ main(int argc, char **argv)
     LUKS_TEST("/luks/other-cipher", test_other_cipher);
     LUKS_TEST("/luks/other-key-size", test_other_key_size);
     LUKS_TEST("/luks/token", test_token);
+    LUKS_TEST("/luks/reencryption", test_reencryption);
     LUKS_TEST("/luks/luks1", test_luks1);
     LUKS_TEST("/luks/metadata-size-bound", test_metadata_size_bound);
     LUKS_TEST("/luks/truncated", test_truncated);
