@@ -359,6 +359,24 @@ test_reencryption(Fixture *f, gconstpointer data)
     assert_refused(f->device, &expect, SNPG_PROTO_REASON_LUKS_HEADER, "reencryption");
 }
 
+/* A data segment that starts inside the header area (here inside the
+ * keyslots area): the mapped root would expose the header's bytes.
+ * libcryptsetup's own validation refuses it already when it loads the
+ * metadata; the agent's overlap check is a second line behind it. */
+static void
+test_data_inside_header(Fixture *f, gconstpointer data)
+{
+    g_auto(SnpgKeyPayload) expect = { 0 };
+    struct crypt_device *cd = load(f->device);
+
+    (void)data;
+    g_assert_cmpuint(crypt_get_data_offset(cd), ==, 2 * 1024 * 1024 / 512);
+    crypt_free(cd);
+    edit_json(f->device, "\"segments\"", "\"offset\":\"2097152\"", "\"offset\":\"1048576\"");
+    expect_fixture(&expect, PASSPHRASE);
+    assert_refused(f->device, &expect, SNPG_PROTO_REASON_LUKS_HEADER, "does not load");
+}
+
 static void
 test_luks1(Fixture *f, gconstpointer data)
 {
@@ -852,6 +870,7 @@ main(int argc, char **argv)
     LUKS_TEST("/luks/other-key-size", test_other_key_size);
     LUKS_TEST("/luks/token", test_token);
     LUKS_TEST("/luks/reencryption", test_reencryption);
+    LUKS_TEST("/luks/data-inside-header", test_data_inside_header);
     LUKS_TEST("/luks/luks1", test_luks1);
     LUKS_TEST("/luks/metadata-size-bound", test_metadata_size_bound);
     LUKS_TEST("/luks/truncated", test_truncated);
