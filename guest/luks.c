@@ -20,6 +20,8 @@
 
 G_DEFINE_QUARK(snpg-luks-error-quark, snpg_luks_error)
 
+void (*snpg_luks_after_check_hook)(const char *device);
+
 /* Far above any real volume key (512 bits for AES-XTS-256). */
 #define SNPG_LUKS_VOLUME_KEY_MAX 512
 
@@ -417,6 +419,8 @@ snpg_luks_check_and_open(const char *device, const char *name, const SnpgKeyPayl
                    local->message);
         goto out;
     }
+    if (snpg_luks_after_check_hook)
+        snpg_luks_after_check_hook(device);
     /* The key opens the checked keyslot (one PBKDF run, no device-mapper
      * needed): a wrong key is told apart from a failing activation. The
      * volume key stays in locked memory and is wiped with it. */

@@ -378,6 +378,36 @@ test_data_inside_header(Fixture *f, gconstpointer data)
 }
 
 static void
+swap_header(const char *device)
+{
+    /* The host's move after the check: a header of its own, another key. */
+    make_luks(device, CRYPT_LUKS2, "aes", "xts-plain64", 64, "the host's own passphrase");
+}
+
+/* The header swapped on the device after the check changes nothing: the
+ * key is tried (and the root would be activated) with the checked copy. */
+static void
+test_swap_after_check(Fixture *f, gconstpointer data)
+{
+    g_auto(SnpgKeyPayload) expect = { 0 };
+    g_auto(SnpgRefusal) refusal = { 0 };
+    g_autoptr(GError) error = NULL;
+    struct crypt_device *cd;
+
+    (void)data;
+    expect_fixture(&expect, PASSPHRASE);
+    snpg_luks_after_check_hook = swap_header;
+    g_assert_true(snpg_luks_check_and_open(f->device, NULL, &expect, &refusal, &error));
+    snpg_luks_after_check_hook = NULL;
+    g_assert_no_error(error);
+    /* The device really holds the other header now. */
+    cd = load(f->device);
+    g_assert_cmpint(crypt_activate_by_passphrase(cd, NULL, CRYPT_ANY_SLOT, PASSPHRASE, strlen(PASSPHRASE), 0),
+                    ==, -EPERM);
+    crypt_free(cd);
+}
+
+static void
 test_luks1(Fixture *f, gconstpointer data)
 {
     g_auto(SnpgKeyPayload) expect = { 0 };
@@ -871,6 +901,7 @@ main(int argc, char **argv)
     LUKS_TEST("/luks/token", test_token);
     LUKS_TEST("/luks/reencryption", test_reencryption);
     LUKS_TEST("/luks/data-inside-header", test_data_inside_header);
+    LUKS_TEST("/luks/swap-after-check", test_swap_after_check);
     LUKS_TEST("/luks/luks1", test_luks1);
     LUKS_TEST("/luks/metadata-size-bound", test_metadata_size_bound);
     LUKS_TEST("/luks/truncated", test_truncated);
