@@ -21,12 +21,7 @@ typedef enum {
     SNPG_LUKS_ERROR_HEADER,   /* the header is not the expected one */
     SNPG_LUKS_ERROR_KEY,      /* the key opens no keyslot of the checked header */
     SNPG_LUKS_ERROR_OPEN,     /* device I/O or activation failed */
-    SNPG_LUKS_ERROR_VERITY,   /* Tests only: called after the header copy passed its checks and before
- * the key is tried, with the device path (a test swaps the device's header
- * there to show that only the copy is used afterwards). NULL otherwise. */
-extern void (*snpg_luks_after_check_hook)(const char *device);
-
-/* dm-verity parameters or verification failed */
+    SNPG_LUKS_ERROR_VERITY,   /* dm-verity parameters or verification failed */
 } SnpgLuksError;
 
 /* LUKS2 limits: metadata (binary header + JSON area) of 16 KiB to 4 MiB,
@@ -50,6 +45,11 @@ extern void (*snpg_luks_after_check_hook)(const char *device);
  * says the same (SNPG_LUKS_ERROR). */
 gboolean snpg_luks_check_and_open(const char *device, const char *name, const SnpgKeyPayload *expect,
                                   SnpgRefusal *ret_refusal, GError **error);
+
+/* Tests only: called after the header copy passed its checks and before
+ * the key is tried, with the device path (a test swaps the device's header
+ * there to show that only the copy is used afterwards). NULL otherwise. */
+extern void (*snpg_luks_after_check_hook)(const char *device);
 
 /* Tests only: called after the header copy passed its checks and before
  * the key is tried, with the device path (a test swaps the device's header
