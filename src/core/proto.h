@@ -155,7 +155,9 @@ typedef struct {
     SnpgSecret *disk_key;        /* NULL: attestation only (integrity workflow) */
     char *luks_cipher;           /* NULL: not checked */
     guint32 luks_key_bits;       /* 0: not checked */
-    guint8 luks_header_sha256[32];
+    guint8 luks_header_sha256[32]; /* of the header area: both metadata copies and the
+                                    * keyslots area, what luksHeaderBackup writes
+                                    * (docs/protocol.md) */
     gboolean has_luks_header_sha256;
 } SnpgKeyPayload;
 
