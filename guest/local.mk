@@ -15,3 +15,6 @@ noinst_LTLIBRARIES += libsnpguard-agent.la
 libsnpguard_agent_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/guest -DG_LOG_DOMAIN=\"snpguard-agent\"
 libsnpguard_agent_la_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
 libsnpguard_agent_la_SOURCES = guest/psp.c guest/psp.h guest/port.c guest/port.h
+
+# The initramfs init script that 'snpguard guest build' puts in the image.
+dist_pkgdata_DATA = guest/init

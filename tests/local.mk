@@ -112,3 +112,21 @@ TESTS += tests/unit/test-cli-surface
 tests_unit_test_cli_surface_SOURCES = tests/unit/test-cli-surface.c tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_cli_surface_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_cli_surface_LDADD = $(TEST_LIBS)
+
+# Integration tests: a real libvirtd and QEMU (TCG), as root; each skips
+# with its reason elsewhere. They speak TAP like the unit tests.
+TESTS += tests/integration/test-guest-build.sh tests/integration/test-guest-boot.sh
+EXTRA_DIST += tests/integration/lib.sh tests/integration/test-guest-build.sh \
+	tests/integration/test-guest-boot.sh
+# The boot test uses the image the build test made (and checked).
+tests/integration/test-guest-boot.log: tests/integration/test-guest-build.log
+# A static agent for the guest image, built on demand by the tests when this
+# build's own snpguard-agent is not static (configure --enable-static-agent).
+EXTRA_PROGRAMS += tests/integration/snpguard-agent-static
+tests_integration_snpguard_agent_static_SOURCES = guest/agent.c
+tests_integration_snpguard_agent_static_CPPFLAGS = $(snpguard_agent_CPPFLAGS)
+tests_integration_snpguard_agent_static_CFLAGS = $(snpguard_agent_CFLAGS)
+tests_integration_snpguard_agent_static_LDFLAGS = $(AM_LDFLAGS) -all-static
+tests_integration_snpguard_agent_static_LDADD = libsnpguard-agent.la libsnpguard-core.la \
+	$(AGENT_STATIC_LIBS) $(LTLIBINTL)
+CLEANFILES += tests/integration/snpguard-agent-static

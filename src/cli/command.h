@@ -41,3 +41,5 @@ extern const SnpgCommand snpg_cmd_report;
 extern const SnpgCommand snpg_cmd_sim;
 extern const SnpgCommand snpg_cmd_idblock;
 extern const SnpgCommand snpg_cmd_certs;
+extern const SnpgCommand snpg_cmd_guest;
+extern const SnpgCommand snpg_cmd_hook;

@@ -1,7 +1,8 @@
 bin_PROGRAMS += snpguard
-snpguard_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"snpguard\"
-snpguard_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS) $(JSON_CFLAGS)
-snpguard_LDADD = libsnpguard-core.la $(JSON_LIBS) $(GLIB_LIBS) $(CRYPTO_LIBS) $(LTLIBINTL)
+snpguard_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"snpguard\" \
+	-DSBINDIR=\"$(sbindir)\" -DPKGDATADIR=\"$(pkgdatadir)\"
+snpguard_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS) $(JSON_CFLAGS) $(XML_CFLAGS)
+snpguard_LDADD = libsnpguard-host.la libsnpguard-core.la $(XML_LIBS) $(JSON_LIBS) $(GLIB_LIBS) $(CRYPTO_LIBS) $(LTLIBINTL)
 snpguard_SOURCES = \
 	src/cli/command.h \
 	src/cli/snpguard.c \
@@ -13,3 +14,5 @@ snpguard_SOURCES += src/cli/cmd-sim-identity.c src/cli/cmd-sim.h
 snpguard_SOURCES += src/cli/verify-args.c src/cli/verify-args.h
 snpguard_SOURCES += src/cli/cmd-attest.c
 snpguard_SOURCES += src/cli/cmd-verifier-key.c
+snpguard_SOURCES += src/cli/cmd-guest.c
+snpguard_SOURCES += src/cli/cmd-hook.c

@@ -18,6 +18,8 @@ static const SnpgCommand *const commands[] = {
     &snpg_cmd_sim,
     &snpg_cmd_idblock,
     &snpg_cmd_certs,
+    &snpg_cmd_guest,
+    &snpg_cmd_hook,
 };
 
 static const SnpgCommand *
