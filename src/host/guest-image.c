@@ -23,6 +23,9 @@ G_DEFINE_QUARK(snpg-guest-image-error-quark, snpg_guest_image_error)
 const char *const snpg_guest_image_default_modules[] = {
     "virtio_ring", "virtio", "virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_pci",
     "virtio_console", "qemu_fw_cfg",
+    /* Without a seeded CRNG getrandom() blocks, and with it the agent's key
+     * generation: under TCG (no RDRAND) that can take minutes. */
+    "virtio-rng",
     "virtio_blk",
     "dm-mod", "dm-bufio", "dm-verity", "dm-crypt",
     "ecb", "xts", "af_alg", "algif_skcipher", "algif_hash",

@@ -18,7 +18,7 @@ typedef enum {
 } SnpgGuestImageError;
 
 /* The modules loaded by default, in this order (their dependencies first):
- * virtio console and fw_cfg for attestation, virtio disks, device-mapper
+ * virtio console, fw_cfg and virtio-rng for attestation, virtio disks, device-mapper
  * with dm-crypt and dm-verity, and the kernel crypto for LUKS2. */
 extern const char *const snpg_guest_image_default_modules[];
 

@@ -72,6 +72,9 @@ domain_xml() {
       <source mode='bind'/>
       <target type='virtio' name='org.snpguard.attest.0'/>
     </channel>
+    <rng model='virtio'>
+      <backend model='random'>/dev/urandom</backend>
+    </rng>
     <memballoon model='none'/>
   </devices>
 </domain>
@@ -89,8 +92,10 @@ boot() {
     [ -S "$socket" ] || bail "$1: no channel socket in the live XML"
 }
 
+# Connected as soon as the domain starts, attest waits for the agent's first
+# message: the whole boot, slow under TCG on a busy machine.
 attest() {
-    timeout 120 "$SNPGUARD" attest --connect "unix:$socket" --trust-root "$it_work/sim/ark.pem" \
+    timeout 150 "$SNPGUARD" attest --timeout 120 --connect "unix:$socket" --trust-root "$it_work/sim/ark.pem" \
         --measurement "$1" --key-file "$it_work/disk.key" --verifier-key "$it_work/verifier.pem"
 }
 
