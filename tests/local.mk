@@ -130,3 +130,13 @@ tests_integration_snpguard_agent_static_LDFLAGS = $(AM_LDFLAGS) -all-static
 tests_integration_snpguard_agent_static_LDADD = libsnpguard-agent.la libsnpguard-core.la \
 	$(AGENT_STATIC_LIBS) $(LTLIBINTL)
 CLEANFILES += tests/integration/snpguard-agent-static
+
+# The initramfs writer; snpguard hook and guest build's input checks.
+check_PROGRAMS += tests/unit/test-initramfs tests/unit/test-cli-guest
+TESTS += tests/unit/test-initramfs tests/unit/test-cli-guest
+tests_unit_test_initramfs_SOURCES = tests/unit/test-initramfs.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_initramfs_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_initramfs_LDADD = libsnpguard-host.la $(TEST_LIBS)
+tests_unit_test_cli_guest_SOURCES = tests/unit/test-cli-guest.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_cli_guest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_cli_guest_LDADD = $(TEST_LIBS)

@@ -97,6 +97,8 @@ run(int argc, char **argv)
     g_autoptr(xmlDoc) doc = NULL;
     const char *domain, *operation, *subop;
 
+    /* stdout belongs to libvirt (the filtered XML): messages go to stderr. */
+    g_log_writer_default_set_use_stderr(TRUE);
     if (!snpg_cli_parse(ctx, &argc, &argv))
         return SNPG_EXIT_USAGE;
     if (argc != 5) {

@@ -518,6 +518,73 @@ static const char *const initramfs_dirs[] = {
     "tmp",
 };
 
+/* Unpacks the kernel package into cache_dir/kernels/SHA256 (once: the tree,
+ * with the modules.dep that depmod writes, is reused by later builds) and
+ * returns that directory. It appears under its name only when complete. */
+static char *
+unpack_kernel(const char *deb, const char *cache_dir, GError **error)
+{
+    g_autofree char *digest = NULL;
+    g_autofree char *kernels = g_build_filename(cache_dir, "kernels", NULL);
+    g_autofree char *tree = NULL;
+    g_autofree char *tmp = NULL;
+    g_autofree char *release = NULL;
+    g_autofree char *modules_dir = NULL;
+
+    if (!(digest = sha256_file_hex(deb, error)))
+        return NULL;
+    tree = g_build_filename(kernels, digest, NULL);
+    if (g_file_test(tree, G_FILE_TEST_IS_DIR))
+        return g_steal_pointer(&tree);
+    /* ~400 MB: next to the cache, not on a tmpfs. */
+    if (g_mkdir_with_parents(kernels, 0755) != 0) {
+        int saved = errno;
+        g_set_error(error, SNPG_GUEST_IMAGE_ERROR, SNPG_GUEST_IMAGE_ERROR_INPUT,
+                    _("Cannot create the cache directory '%s': %s"), kernels, g_strerror(saved));
+        return NULL;
+    }
+    tmp = g_build_filename(kernels, "unpack-XXXXXX", NULL);
+    if (!g_mkdtemp(tmp)) {
+        int saved = errno;
+        g_set_error(error, SNPG_GUEST_IMAGE_ERROR, SNPG_GUEST_IMAGE_ERROR_INPUT,
+                    _("Cannot create a directory in '%s': %s"), kernels, g_strerror(saved));
+        return NULL;
+    }
+    {
+        const char *unpack[] = { "dpkg-deb", "-x", deb, tmp, NULL };
+        if (!run_tool(unpack, NULL, NULL, error))
+            goto fail;
+    }
+    if (!(release = find_kernel_release(tmp, deb, error)))
+        goto fail;
+    modules_dir = g_build_filename(tmp, "lib", "modules", release, NULL);
+    if (!g_file_test(modules_dir, G_FILE_TEST_IS_DIR)) {
+        g_set_error(error, SNPG_GUEST_IMAGE_ERROR, SNPG_GUEST_IMAGE_ERROR_KERNEL,
+                    _("'%s' has no modules for kernel %s"), deb, release);
+        goto fail;
+    }
+    /* Debian ships no modules.dep: depmod writes it at install time. */
+    {
+        const char *depmod[] = { "depmod", "-b", tmp, release, NULL };
+        if (!run_tool(depmod, NULL, NULL, error))
+            goto fail;
+    }
+    if (g_rename(tmp, tree) != 0) {
+        int saved = errno;
+        /* A concurrent build may have put the same tree there first. */
+        remove_tree(tmp);
+        if (g_file_test(tree, G_FILE_TEST_IS_DIR))
+            return g_steal_pointer(&tree);
+        g_set_error(error, SNPG_GUEST_IMAGE_ERROR, SNPG_GUEST_IMAGE_ERROR_INPUT,
+                    _("Cannot create '%s': %s"), tree, g_strerror(saved));
+        return NULL;
+    }
+    return g_steal_pointer(&tree);
+fail:
+    remove_tree(tmp);
+    return NULL;
+}
+
 static gboolean
 build_in(const char *unpacked, const char *out_dir, const SnpgGuestImageOptions *options,
          SnpgGuestImageInfo *info, GError **error)
@@ -537,25 +604,9 @@ build_in(const char *unpacked, const char *out_dir, const SnpgGuestImageOptions 
     g_autoptr(GBytes) kernel = NULL;
     g_autoptr(GBytes) release_line = NULL;
 
-    {
-        const char *unpack[] = { "dpkg-deb", "-x", info->kernel_deb, unpacked, NULL };
-        if (!run_tool(unpack, NULL, NULL, error))
-            return FALSE;
-    }
     if (!(release = find_kernel_release(unpacked, info->kernel_deb, error)))
         return FALSE;
     modules_dir = g_build_filename(unpacked, "lib", "modules", release, NULL);
-    if (!g_file_test(modules_dir, G_FILE_TEST_IS_DIR)) {
-        g_set_error(error, SNPG_GUEST_IMAGE_ERROR, SNPG_GUEST_IMAGE_ERROR_KERNEL,
-                    _("'%s' has no modules for kernel %s"), info->kernel_deb, release);
-        return FALSE;
-    }
-    /* Debian ships no modules.dep: depmod writes it at install time. */
-    {
-        const char *depmod[] = { "depmod", "-b", unpacked, release, NULL };
-        if (!run_tool(depmod, NULL, NULL, error))
-            return FALSE;
-    }
     if (!load_module_index(modules_dir, &index, error))
         return FALSE;
     for (gsize i = 0; modules[i]; i++)
@@ -633,24 +684,9 @@ snpg_guest_image_build(const char *out_dir, const SnpgGuestImageOptions *options
                                                                       error))) {
         return FALSE;
     }
-    /* The unpacked package (~400 MB) goes next to the cache, not to a tmpfs. */
-    if (g_mkdir_with_parents(options->cache_dir, 0755) != 0) {
-        int saved = errno;
-        g_set_error(error, SNPG_GUEST_IMAGE_ERROR, SNPG_GUEST_IMAGE_ERROR_INPUT,
-                    _("Cannot create the cache directory '%s': %s"), options->cache_dir,
-                    g_strerror(saved));
+    if (!(unpacked = unpack_kernel(info.kernel_deb, options->cache_dir, error)))
         return FALSE;
-    }
-    unpacked = g_build_filename(options->cache_dir, "unpack-XXXXXX", NULL);
-    if (!g_mkdtemp(unpacked)) {
-        int saved = errno;
-        g_set_error(error, SNPG_GUEST_IMAGE_ERROR, SNPG_GUEST_IMAGE_ERROR_INPUT,
-                    _("Cannot create a directory in '%s': %s"), options->cache_dir,
-                    g_strerror(saved));
-        return FALSE;
-    }
     ok = build_in(unpacked, out_dir, options, &info, error);
-    remove_tree(unpacked);
     if (ok && ret_info) {
         *ret_info = info;
         memset(&info, 0, sizeof(info));

@@ -19,7 +19,9 @@ typedef enum {
 
 typedef enum {
     SNPG_INITRAMFS_COMPRESSION_NONE,
-    SNPG_INITRAMFS_COMPRESSION_GZIP,  /* level 9, no name, mtime 0 in the header */
+    /* Level 9, no name, mtime 0 in the header. The deflate stream is zlib's:
+     * another zlib version may give other bytes (and another measurement). */
+    SNPG_INITRAMFS_COMPRESSION_GZIP,
 } SnpgInitramfsCompression;
 
 typedef struct _SnpgInitramfs SnpgInitramfs;
