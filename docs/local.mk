@@ -8,3 +8,4 @@ dist_man_MANS += docs/snpguard-attest.1
 EXTRA_DIST += docs/design-notes.md docs/protocol.md
 dist_man_MANS += docs/snpguard-verifier-key.1
 EXTRA_DIST += hooks/README.md xml-templates/README.md
+dist_man_MANS += docs/snpguard-guest.1

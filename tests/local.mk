@@ -119,7 +119,7 @@ TESTS += tests/integration/test-guest-build.sh tests/integration/test-guest-boot
 EXTRA_DIST += tests/integration/lib.sh tests/integration/test-guest-build.sh \
 	tests/integration/test-guest-boot.sh
 # The boot test uses the image the build test made (and checked).
-tests/integration/test-guest-boot.log: tests/integration/test-guest-build.log
+tests/integration/test-guest-boot.sh.log: tests/integration/test-guest-build.sh.log
 # A static agent for the guest image, built on demand by the tests when this
 # build's own snpguard-agent is not static (configure --enable-static-agent).
 EXTRA_PROGRAMS += tests/integration/snpguard-agent-static

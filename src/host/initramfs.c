@@ -2,7 +2,7 @@
  *
  * Written here rather than by running GNU cpio over a staging directory:
  * cpio takes the link count and mode of every entry from the staging file
- * system (a directory's st_nlink differs between tmpfs, ext4 and btrfs), and
+ * system: a directory's st_nlink differs between tmpfs, ext4 and btrfs; and
  * a device node there needs mknod as root. Holding the tree in memory makes
  * the archive a function of the caller's inputs alone. The format is the
  * kernel's (Documentation/driver-api/early-userspace/buffer-format.rst). */

@@ -127,6 +127,7 @@ sed 's/^/# attest: /' "$it_work/attest2.out"
 check "attest exits 3 for another measurement" test "$status" -eq 3
 console2=$it_work/$name2.console
 check "the guest reports the refusal" wait_for_line "$console2" "refused this VM" 30
+diag "$name2: start -> refusal on the console: $(elapsed "$t_start" "$(now)") s"
 $VIRSH destroy "$name2" > /dev/null 2>&1
 wait_domain_stopped "$name2" 30
 sed 's/^/# console: /' "$console2"
