@@ -648,8 +648,17 @@ build_in(const char *unpacked, const char *out_dir, const SnpgGuestImageOptions 
         !(info->initrd_sha256 = sha256_file_hex(initrd_out, error)))
         return FALSE;
     info->kernel_release = g_steal_pointer(&release);
-    g_ptr_array_add(order, NULL);
-    info->modules = (GStrv)g_ptr_array_steal(order, NULL);
+    {
+        g_autoptr(GStrvBuilder) names = g_strv_builder_new();
+
+        for (guint i = 0; i < order->len; i++) {
+            g_autofree char *base = g_path_get_basename(order->pdata[i]);
+
+            base[strlen(base) - strlen(".ko")] = '\0';
+            g_strv_builder_add(names, base);
+        }
+        info->modules = g_strv_builder_end(names);
+    }
     g_ptr_array_add(builtin, NULL);
     info->builtin = (GStrv)g_ptr_array_steal(builtin, NULL);
     return TRUE;

@@ -36,7 +36,7 @@ typedef struct {
 typedef struct {
     char *kernel_deb;             /* the package the kernel and modules came from */
     char *kernel_release;         /* e.g. 6.1.0-56-amd64 */
-    GStrv modules;                /* the module files, in load order */
+    GStrv modules;                /* the modules (file names without .ko), in load order */
     GStrv builtin;                /* requested modules built into the kernel */
     char *vmlinuz_sha256;         /* hex */
     char *initrd_sha256;          /* hex */
