@@ -40,12 +40,12 @@ check "DIR/initrd.img is a newc cpio archive" sh -c "head -c 6 '$image/initrd.im
 
 t0=$(now)
 SOURCE_DATE_EPOCH= "$SNPGUARD" guest build "$it_work/again" "$@" > /dev/null || bail "second build"
+diag "second build: $(elapsed "$t0" "$(now)") s"
 # gzip, too, gives the same bytes twice (no name, no time in its header).
 "$SNPGUARD" guest build "$it_work/gz1" "$@" --compress gzip > /dev/null || bail "gzip build"
 "$SNPGUARD" guest build "$it_work/gz2" "$@" --compress gzip > /dev/null || bail "gzip build"
 check "two gzip builds give the same initrd.img" cmp "$it_work/gz1/initrd.img" "$it_work/gz2/initrd.img"
 check "the gzip initrd holds the same archive" sh -c "gzip -dc '$it_work/gz1/initrd.img' | cmp -s - '$image/initrd.img'"
-diag "second build: $(elapsed "$t0" "$(now)") s"
 check "two builds give the same initrd.img, byte for byte" cmp "$image/initrd.img" "$it_work/again/initrd.img"
 check "two builds give the same vmlinuz, byte for byte" cmp "$image/vmlinuz" "$it_work/again/vmlinuz"
 diag "initrd.img: $(wc -c < "$image/initrd.img") bytes, sha256 $(sha256sum "$image/initrd.img" | cut -d' ' -f1)"
