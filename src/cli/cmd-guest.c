@@ -43,6 +43,11 @@ print_json(const char *dir, const SnpgGuestImageInfo *info)
     for (gsize i = 0; info->modules[i]; i++)
         json_builder_add_string_value(b, info->modules[i]);
     json_builder_end_array(b);
+    json_builder_set_member_name(b, "hardware_modules");
+    json_builder_begin_array(b);
+    for (gsize i = 0; info->hardware_modules[i]; i++)
+        json_builder_add_string_value(b, info->hardware_modules[i]);
+    json_builder_end_array(b);
     json_builder_set_member_name(b, "builtin");
     json_builder_begin_array(b);
     for (gsize i = 0; info->builtin[i]; i++)
@@ -72,6 +77,10 @@ print_text(const char *dir, const SnpgGuestImageInfo *info)
 
     printf(_("kernel:  %s (from %s)\n"), info->kernel_release, info->kernel_deb);
     printf(_("modules: %s\n"), modules);
+    if (info->hardware_modules[0]) {
+        g_autofree char *hardware = g_strjoinv(" ", info->hardware_modules);
+        printf(_("on SEV-SNP hardware: %s\n"), hardware);
+    }
     if (info->builtin[0]) {
         g_autofree char *builtin = g_strjoinv(" ", info->builtin);
         printf(_("built in: %s\n"), builtin);

@@ -32,6 +32,11 @@ const char *const snpg_guest_image_default_modules[] = {
     NULL
 };
 
+const char *const snpg_guest_image_hardware_modules[] = {
+    "sev-guest",
+    NULL
+};
+
 /* Inputs beyond this are not an agent, a busybox or a module. */
 #define INPUT_SIZE_MAX (256 * 1024 * 1024)
 /* An applet or module name. */
@@ -462,9 +467,10 @@ add_busybox(SnpgInitramfs *initramfs, const char *busybox, GError **error)
     return TRUE;
 }
 
+/* The module files, and list_path naming them in load order. */
 static gboolean
 add_modules(SnpgInitramfs *initramfs, const char *modules_dir, GPtrArray *order,
-            GError **error)
+            const char *list_path, GError **error)
 {
     g_autoptr(GString) load_list = g_string_new(NULL);
     g_autoptr(GBytes) load_bytes = NULL;
@@ -479,7 +485,21 @@ add_modules(SnpgInitramfs *initramfs, const char *modules_dir, GPtrArray *order,
         g_string_append_printf(load_list, "%.*s\n", (int)(strlen(base) - strlen(".ko")), base);
     }
     load_bytes = g_string_free_to_bytes(g_steal_pointer(&load_list));
-    return snpg_initramfs_add_file(initramfs, "etc/snpguard/modules", 0644, load_bytes, error);
+    return snpg_initramfs_add_file(initramfs, list_path, 0644, load_bytes, error);
+}
+
+static GStrv
+module_names(GPtrArray *order)
+{
+    g_autoptr(GStrvBuilder) names = g_strv_builder_new();
+
+    for (guint i = 0; i < order->len; i++) {
+        g_autofree char *base = g_path_get_basename(order->pdata[i]);
+
+        base[strlen(base) - strlen(".ko")] = '\0';
+        g_strv_builder_add(names, base);
+    }
+    return g_strv_builder_end(names);
 }
 
 static gboolean
@@ -508,6 +528,7 @@ snpg_guest_image_info_clear(SnpgGuestImageInfo *info)
     g_clear_pointer(&info->kernel_deb, g_free);
     g_clear_pointer(&info->kernel_release, g_free);
     g_clear_pointer(&info->modules, g_strfreev);
+    g_clear_pointer(&info->hardware_modules, g_strfreev);
     g_clear_pointer(&info->builtin, g_strfreev);
     g_clear_pointer(&info->vmlinuz_sha256, g_free);
     g_clear_pointer(&info->initrd_sha256, g_free);
@@ -593,6 +614,7 @@ build_in(const char *unpacked, const char *out_dir, const SnpgGuestImageOptions 
                                                   : snpg_guest_image_default_modules;
     g_autoptr(SnpgInitramfs) initramfs = snpg_initramfs_new(options->mtime);
     g_autoptr(GPtrArray) order = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) hardware_order = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GPtrArray) builtin = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GHashTable) state = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_auto(ModuleIndex) index = { 0 };
@@ -612,6 +634,11 @@ build_in(const char *unpacked, const char *out_dir, const SnpgGuestImageOptions 
     for (gsize i = 0; modules[i]; i++)
         if (!resolve_module(&index, modules[i], state, order, builtin, release, error))
             return FALSE;
+    /* After the common list: what it already loads is not loaded twice. */
+    for (gsize i = 0; snpg_guest_image_hardware_modules[i]; i++)
+        if (!resolve_module(&index, snpg_guest_image_hardware_modules[i], state, hardware_order,
+                            builtin, release, error))
+            return FALSE;
 
     for (gsize i = 0; i < G_N_ELEMENTS(initramfs_dirs); i++)
         if (!snpg_initramfs_add_directory(initramfs, initramfs_dirs[i], 0755, error))
@@ -622,7 +649,9 @@ build_in(const char *unpacked, const char *out_dir, const SnpgGuestImageOptions 
         !snpg_guest_image_check_static(options->agent, _("agent"), error) ||
         !add_input(initramfs, "sbin/snpguard-agent", 0755, options->agent, _("agent"), error) ||
         !add_busybox(initramfs, options->busybox, error) ||
-        !add_modules(initramfs, modules_dir, order, error))
+        !add_modules(initramfs, modules_dir, order, "etc/snpguard/modules", error) ||
+        !add_modules(initramfs, modules_dir, hardware_order, "etc/snpguard/modules-hardware",
+                     error))
         return FALSE;
     release_line = g_bytes_new_take(g_strconcat(release, "\n", NULL), strlen(release) + 1);
     if (!snpg_initramfs_add_file(initramfs, "etc/snpguard/kernel-release", 0644, release_line,
@@ -648,17 +677,8 @@ build_in(const char *unpacked, const char *out_dir, const SnpgGuestImageOptions 
         !(info->initrd_sha256 = sha256_file_hex(initrd_out, error)))
         return FALSE;
     info->kernel_release = g_steal_pointer(&release);
-    {
-        g_autoptr(GStrvBuilder) names = g_strv_builder_new();
-
-        for (guint i = 0; i < order->len; i++) {
-            g_autofree char *base = g_path_get_basename(order->pdata[i]);
-
-            base[strlen(base) - strlen(".ko")] = '\0';
-            g_strv_builder_add(names, base);
-        }
-        info->modules = g_strv_builder_end(names);
-    }
+    info->modules = module_names(order);
+    info->hardware_modules = module_names(hardware_order);
     g_ptr_array_add(builtin, NULL);
     info->builtin = (GStrv)g_ptr_array_steal(builtin, NULL);
     return TRUE;

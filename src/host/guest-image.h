@@ -22,6 +22,11 @@ typedef enum {
  * with dm-crypt and dm-verity, and the kernel crypto for LUKS2. */
 extern const char *const snpg_guest_image_default_modules[];
 
+/* Loaded only when the kernel command line does not select the simulated
+ * secure processor: the SEV-SNP guest device (/dev/sev-guest), which fails to
+ * load on other machines. */
+extern const char *const snpg_guest_image_hardware_modules[];
+
 typedef struct {
     const char *kernel_deb;       /* a linux-image .deb; NULL: Debian's current one (apt) */
     const char *cache_dir;        /* where downloaded packages are kept */
@@ -37,6 +42,7 @@ typedef struct {
     char *kernel_deb;             /* the package the kernel and modules came from */
     char *kernel_release;         /* e.g. 6.1.0-56-amd64 */
     GStrv modules;                /* the modules (file names without .ko), in load order */
+    GStrv hardware_modules;       /* then these, on SEV-SNP hardware only */
     GStrv builtin;                /* requested modules built into the kernel */
     char *vmlinuz_sha256;         /* hex */
     char *initrd_sha256;          /* hex */

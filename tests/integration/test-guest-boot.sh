@@ -117,6 +117,8 @@ check "the guest received exactly this key (its SHA-256 on the console)" \
 check "the key itself is not on the console" \
     sh -c "! grep -q '$(od -An -tx1 -N 16 "$it_work/disk.key" | tr -d ' \n')' '$console'"
 check "the guest read the simulated identity from fw_cfg" sh -c "! grep -q 'no simulated identity' '$console'"
+check "every kernel module loaded (and none for the hardware)" \
+    sh -c "! grep -q 'cannot load kernel module' '$console'"
 
 # --- the wrong measurement: a refusal, no key ---------------------------------
 name2=snpguard-test-refuse-$$

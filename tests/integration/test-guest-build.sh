@@ -55,7 +55,8 @@ cp "$image/initrd.img" "$it_work/initrd.cpio"
 cpio -itv < "$it_work/initrd.cpio" > "$it_work/list" 2>/dev/null || bail "cpio cannot read initrd.img"
 for path in init sbin/snpguard-agent bin/busybox bin/sh bin/poweroff bin/insmod bin/sha256sum \
         dev/console lib/modules/virtio_console.ko lib/modules/qemu_fw_cfg.ko \
-        lib/modules/dm-crypt.ko lib/modules/dm-verity.ko etc/snpguard/modules; do
+        lib/modules/dm-crypt.ko lib/modules/dm-verity.ko lib/modules/sev-guest.ko \
+        etc/snpguard/modules etc/snpguard/modules-hardware; do
     check "the initramfs holds $path" grep -Eq " $path( ->.*)?\$" "$it_work/list"
 done
 check "no link is named busybox" sh -c "! grep -q ' bin/busybox -> ' '$it_work/list'"
@@ -64,7 +65,9 @@ check "every entry is owned by root:root, mtime 0" \
 check "entries are sorted" sh -c "sed -e 's/.* 1970 //' -e 's/ -> .*//' '$it_work/list' | LC_ALL=C sort -c"
 
 # Modules come after the modules they need.
-mkdir "$it_work/x" && (cd "$it_work/x" && cpio -id --quiet etc/snpguard/modules < "$it_work/initrd.cpio")
+mkdir "$it_work/x" && (cd "$it_work/x" && cpio -id --quiet 'etc/snpguard/*' < "$it_work/initrd.cpio")
+check "sev-guest is loaded on SEV-SNP hardware only" \
+    sh -c "grep -qx sev-guest '$it_work/x/etc/snpguard/modules-hardware' && ! grep -q sev-guest '$it_work/x/etc/snpguard/modules'"
 order=$(tr '\n' ' ' < "$it_work/x/etc/snpguard/modules")
 diag "module load order: $order"
 before() {
