@@ -80,6 +80,18 @@ check "virtio before virtio_console" before virtio virtio_console
 check "dm-mod before dm-crypt" before dm-mod dm-crypt
 check "dm-bufio before dm-verity" before dm-bufio dm-verity
 
+# --module replaces the list; dependencies still come first; an unknown
+# module is an error that names it.
+"$SNPGUARD" guest build "$it_work/small" "$@" --module virtio_console --json > "$it_work/small.json" ||
+    bail "guest build --module virtio_console"
+check "--module virtio_console loads virtio_ring, virtio, virtio_console" \
+    sh -c "tr -d ' \n' < '$it_work/small.json' | grep -q '\"modules\":\[\"virtio_ring\",\"virtio\",\"virtio_console\"\]'"
+if "$SNPGUARD" guest build "$it_work/nope" "$@" --module no_such_module 2> "$it_work/err"; then
+    not_ok "an unknown module is refused"
+else
+    check "an unknown module is refused" grep -q "has no module 'no_such_module'" "$it_work/err"
+fi
+
 # A dynamically linked agent is refused before anything is downloaded.
 if "$SNPGUARD" guest build "$it_work/bad" --agent "$SNPGUARD" --init "$it_srcdir/guest/init" \
         2> "$it_work/err"; then
