@@ -156,6 +156,27 @@ test_hook_no_external_entities(void)
     g_assert_cmpstr(run.out, ==, "");
 }
 
+/* hooks/snpguard as built: a thin exec of the installed snpguard. */
+static void
+test_hook_script(void)
+{
+    g_autofree char *path = g_build_filename(g_getenv("G_TEST_BUILDDIR"), "..", "hooks",
+                                             "snpguard", NULL);
+    g_autofree char *text = NULL;
+    g_autoptr(GError) error = NULL;
+
+    if (!g_getenv("G_TEST_BUILDDIR") || !g_file_test(path, G_FILE_TEST_EXISTS)) {
+        g_test_skip("hooks/snpguard is not built");
+        return;
+    }
+    g_assert_true(g_file_test(path, G_FILE_TEST_IS_EXECUTABLE));
+    g_assert_true(g_file_get_contents(path, &text, NULL, &error));
+    g_assert_true(g_str_has_prefix(text, "#!/bin/sh\n"));
+    g_assert_true(g_regex_match_simple("\nexec /[^ ]*/snpguard hook \"\\$@\"\n$", text, 0, 0));
+    g_assert_null(strstr(text, "@bindir@"));
+    g_assert_null(strstr(text, "virsh"));
+}
+
 /* ---- guest build: checked before anything is downloaded ---------------- */
 
 static void
@@ -235,6 +256,7 @@ main(int argc, char **argv)
     g_test_add_func("/hook/managed", test_hook_managed);
     g_test_add_func("/hook/bad-input", test_hook_bad_input);
     g_test_add_func("/hook/no-external-entities", test_hook_no_external_entities);
+    g_test_add_func("/hook/script", test_hook_script);
     g_test_add_func("/guest-build/inputs", test_build_inputs);
     g_test_add_func("/guest-build/usage", test_build_usage);
     return g_test_run();
