@@ -19,3 +19,6 @@ libsnpguard_host_la_SOURCES += src/host/domain.c src/host/domain.h
 libsnpguard_host_la_SOURCES += src/host/statedir.c src/host/statedir.h
 libsnpguard_host_la_SOURCES += src/host/registry.c src/host/registry.h src/host/registry-priv.h
 libsnpguard_host_la_SOURCES += src/host/keystore.c src/host/keystore.h
+# The guest image: a reproducible initramfs (newc) and its builder.
+libsnpguard_host_la_SOURCES += src/host/initramfs.c src/host/initramfs.h
+libsnpguard_host_la_SOURCES += src/host/guest-image.c src/host/guest-image.h
