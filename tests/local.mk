@@ -181,7 +181,9 @@ tests_unit_test_luks_CFLAGS = $(CORE_TEST_CFLAGS) $(CRYPTSETUP_CFLAGS)
 tests_unit_test_luks_LDADD = libsnpguard-luks.la $(CORE_TEST_LIBS) $(CRYPTSETUP_LIBS)
 # Integration tests: a real libvirtd and QEMU (TCG), as root; each skips
 # with its reason elsewhere. They speak TAP like the unit tests.
+if ENABLE_HOST
 TESTS += tests/integration/test-guest-build.sh tests/integration/test-guest-boot.sh
+endif
 EXTRA_DIST += tests/integration/lib.sh tests/integration/test-guest-build.sh \
 	tests/integration/test-guest-boot.sh
 # The boot test uses the image the build test made (and checked). Named
@@ -200,8 +202,11 @@ tests_integration_snpguard_agent_static_LDADD = libsnpguard-agent.la libsnpguard
 CLEANFILES += tests/integration/snpguard-agent-static
 
 # The initramfs writer; snpguard hook and guest build's input checks.
+if ENABLE_HOST
 check_PROGRAMS += tests/unit/test-initramfs tests/unit/test-cli-guest
 TESTS += tests/unit/test-initramfs tests/unit/test-cli-guest
+endif
+tests_unit_test_initramfs_CPPFLAGS = $(HOST_CPPFLAGS)
 tests_unit_test_initramfs_SOURCES = tests/unit/test-initramfs.c tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_initramfs_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_initramfs_LDADD = libsnpguard-host.la $(TEST_LIBS)

@@ -182,25 +182,18 @@ run_build(int argc, char **argv)
     return SNPG_EXIT_OK;
 }
 
-static int
-run(int argc, char **argv)
-{
-    if (argc >= 2 && g_str_equal(argv[1], "build"))
-        return run_build(argc - 1, argv + 1);
-    if (argc >= 2 && (g_str_equal(argv[1], "--help") || g_str_equal(argv[1], "-h"))) {
-        printf(_("Usage: snpguard guest build DIR [--kernel-deb FILE] [--agent FILE] [OPTION...]\n\n"
-                 "Builds the guest image: a Debian kernel and a reproducible initramfs that\n"
-                 "attests the VM with snpguard-agent.\n"
-                 "Run 'snpguard guest build --help' for options.\n"));
-        return SNPG_EXIT_OK;
-    }
-    if (argc >= 2)
-        snpg_cli_error(_("unknown guest subcommand '%s' (expected build)"), argv[1]);
-    else
-        snpg_cli_error(_("guest needs a subcommand: build"));
-    return SNPG_EXIT_USAGE;
-}
+static const SnpgCommand subcommands[] = {
+    { "build", NULL, run_build },
+    { NULL }
+};
+
+static const char help[] =
+    N_("Usage: snpguard guest build DIR [--kernel-deb FILE] [--agent FILE] [OPTION...]\n\n"
+       "Builds the guest image: a Debian kernel and a reproducible initramfs that\n"
+       "attests the VM with snpguard-agent.\n\n"
+       "Run 'snpguard guest build --help' for options.\n");
 
 const SnpgCommand snpg_cmd_guest = {
-    "guest", N_("The guest kernel and initramfs (build)"), run,
+    "guest", N_("The guest kernel and initramfs (build)"), NULL,
+    subcommands, help,
 };
