@@ -502,8 +502,14 @@ relay_once(const SnpgKeyPayload *payload, guint dir, gssize offset, gsize *ret_t
         g_assert_false(vt.ok && vt.result.key_confirmed);
         if (ok && !hit_done)
             g_assert_true(ar.refused);
-        if (vt.ok)
+        /* A verdict either rejects, or accepts with a key the agent says it
+         * could not open (ABORT after KEY): released, never confirmed. */
+        if (vt.ok && vt.result.verdict == SNPG_VERDICT_ACCEPTED) {
+            g_assert_cmpuint(vt.result.delivery_refusal.n_reasons, >=, 1);
+            g_assert_false(vt.result.key_confirmed);
+        } else if (vt.ok) {
             g_assert_cmpint(vt.result.verdict, ==, SNPG_VERDICT_REJECTED);
+        }
     }
     g_clear_error(&vt.error);
     snpg_verifier_result_clear(&vt.result);
