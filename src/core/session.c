@@ -150,8 +150,12 @@ snpg_verifier_session_new(const SnpgVerifierConfig *config, GError **error)
     g_autoptr(SnpgVerifierSession) s = NULL;
 
     g_return_val_if_fail(config && config->verify, NULL);
-    g_return_val_if_fail(!(config->kex_mask & ~(SNPG_KEX_BIT(SNPG_KEX_P384) |
-                                                SNPG_KEX_BIT(SNPG_KEX_X25519))), NULL);
+    if (config->kex_mask & ~(SNPG_KEX_BIT(SNPG_KEX_P384) | SNPG_KEX_BIT(SNPG_KEX_X25519))) {
+        g_set_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_MALFORMED,
+                    _("The verifier is configured with an unknown key agreement (mask 0x%x)"),
+                    config->kex_mask);
+        return NULL;
+    }
     s = g_new0(SnpgVerifierSession, 1);
     s->config = *config;
     if (s->config.identity)

@@ -774,6 +774,17 @@ test_header_judged_first(void)
     }
 }
 
+static void
+test_unknown_kex_configured(void)
+{
+    Fixture fx = { 0 };
+    SnpgVerifierConfig cfg = { .verify = fake_verify, .user_data = &fx, .kex_mask = 0x4 };
+    g_autoptr(GError) error = NULL;
+
+    g_assert_null(snpg_verifier_session_new(&cfg, &error));
+    g_assert_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_MALFORMED);
+}
+
 /* Runs a verifier step machine on fd in this thread, reading at most chunk
  * bytes at a time; records what the agent sent. */
 static SnpgSessionStatus
@@ -1126,6 +1137,7 @@ main(int argc, char **argv)
     g_test_add_func("/session/step/missing-done", test_missing_done);
     g_test_add_func("/session/step/header-judged-first", test_header_judged_first);
     g_test_add_func("/session/step/any-split", test_step_any_split);
+    g_test_add_func("/session/step/unknown-kex-configured", test_unknown_kex_configured);
     g_test_add_func("/session/nonces-never-repeat", test_nonces_never_repeat);
     g_test_add_func("/session/replayed-agent-side-refused", test_replayed_agent_side_refused);
     g_test_add_func("/session/concurrent-sessions", test_concurrent_sessions);
