@@ -17,7 +17,7 @@ check '\b(system|popen)\s*\(' 'use g_spawn_* with an argv'
 check '\bmemset\s*\([^;]*(key|secret|shared)' 'wipe secrets with OPENSSL_cleanse'
 
 # Layers: core (src/core) links GLib and libcrypto only and the agent (guest/)
-# adds nothing but core; neither may include a header of the snpguard command
+# adds nothing but core and, in guest/luks.c, libcryptsetup; neither may include a header of the snpguard command
 # (src/cli) or of the host side (src/host), nor a host library. The build
 # gives each layer only its own include paths; this also catches a path
 # spelled out ("../cli/x.h") or a system header found without flags.
@@ -43,6 +43,16 @@ guest_headers=$(for h in "$top"/guest/*.h; do [ -f "$h" ] && basename "$h"; done
 [ -n "$guest_headers" ] && layer "src/core" "[\"<]([^\">]*/)?($guest_headers)[\">]" \
     'core must not include an agent header'
 layer "src/core guest" '"\.\./' 'no relative includes across directories: each layer has its include path'
-layer "src/core guest" '<(libvirt/|libxml/|sqlite3\.h|libcryptsetup\.h|json-glib/)' \
-    'core and the agent link GLib and libcrypto only (host libraries belong in src/host or src/cli)'
+layer "src/core" '<(libvirt/|libxml/|sqlite3\.h|libcryptsetup\.h|json-glib/)' \
+    'core links GLib and libcrypto only (host libraries belong in src/host or src/cli)'
+layer "guest" '<(libvirt/|libxml/|sqlite3\.h|json-glib/)' \
+    'the agent links GLib, libcrypto and (guest/luks.c only) libcryptsetup'
+# libcryptsetup is optional in the agent (--without-cryptsetup, static agent):
+# only guest/luks.c, built when it is there, may include it.
+hits=$(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<libcryptsetup\.h>' "$top/guest" \
+       --include='*.c' --include='*.h' 2>/dev/null | grep -v "^$top/guest/luks\.c:")
+if [ -n "$hits" ]; then
+    printf '%s\n%s\n\n' "$hits" "-> only guest/luks.c includes libcryptsetup.h"
+    status=1
+fi
 exit $status

@@ -4,7 +4,11 @@
  * key, that it runs in the expected VM, and receives the disk key sealed to
  * that key. The key goes straight to its destination (a file descriptor, a
  * new file on a tmpfs, or stdout) and is wiped; nothing is written unless a
- * key arrived. Links src/core and libcrypto only. */
+ * key arrived. With libcryptsetup (HAVE_CRYPTSETUP) it can instead open the
+ * root itself: a LUKS2 device after checking its header against what the
+ * verifier expects, or a dm-verity device after verifying its whole tree,
+ * so that DONE tells the verifier the root is ready. Links src/core,
+ * libcrypto and, if so built, libcryptsetup. */
 #include "config.h"
 
 #include <errno.h>
@@ -20,6 +24,9 @@
 
 #include "hex.h"
 #include "identity.h"
+#ifdef HAVE_CRYPTSETUP
+#include "luks.h"
+#endif
 #include "port.h"
 #include "psp.h"
 #include "session.h"
@@ -52,6 +59,18 @@ static char *opt_sysfs;
 static char *opt_verifier_pin;
 static gboolean opt_any_verifier;
 static char *opt_cmdline;
+static char *opt_luks_device;
+static char *opt_luks_name;
+static char *opt_verity;
+
+/* The root this agent opens before DONE, from the options or the kernel
+ * command line: a LUKS2 device, or dm-verity; neither in a plain agent. */
+#define ROOT_NAME_DEFAULT "snpguard-root"
+static const char *luks_device;
+#ifdef HAVE_CRYPTSETUP
+static SnpgVerityParams verity;
+static gboolean have_verity;
+#endif
 
 static const GOptionEntry entries[] = {
     { "port", 'p', 0, G_OPTION_ARG_STRING, &opt_port,
@@ -87,6 +106,15 @@ static const GOptionEntry entries[] = {
     { "any-verifier", 0, 0, G_OPTION_ARG_NONE, &opt_any_verifier,
       N_("Accept a key from any verifier: INSECURE, whoever controls the channel can then "
          "choose this VM's disk key"), NULL },
+    { "luks-device", 0, 0, G_OPTION_ARG_FILENAME, &opt_luks_device,
+      N_("Open this LUKS2 root device with the key, after checking its header against what "
+         "the verifier expects (default: snpguard.root=luks:DEV on the kernel command line)"),
+      N_("DEV") },
+    { "luks-name", 0, 0, G_OPTION_ARG_STRING, &opt_luks_name,
+      N_("Name of the opened root under /dev/mapper (default " ROOT_NAME_DEFAULT ")"), N_("NAME") },
+    { "verity", 0, 0, G_OPTION_ARG_STRING, &opt_verity,
+      N_("Open a dm-verity root with these parameters after verifying it, as snpguard.verity= "
+         "on the kernel command line (the default) gives them"), N_("PARAMS") },
     { "sysfs", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &opt_sysfs, NULL, NULL },
     { "cmdline", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &opt_cmdline, NULL, NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, N_("Print errors only"), NULL },
@@ -242,6 +270,28 @@ deliver_payload(const SnpgKeyPayload *payload, SnpgRefusal *ret_refusal, gpointe
     g_autoptr(GError) error = NULL;
 
     (void)user_data;
+#ifdef HAVE_CRYPTSETUP
+    /* The encrypted root: the key goes to libcryptsetup only, and only
+     * after the header copy passed the verifier's expectations. */
+    if (luks_device) {
+        const char *name = opt_luks_name ? opt_luks_name : ROOT_NAME_DEFAULT;
+
+        if (!snpg_luks_check_and_open(luks_device, name, payload, ret_refusal, &error))
+            return FALSE;
+        say(_("opened the LUKS2 root '%s' as /dev/mapper/%s"), luks_device, name);
+        return TRUE;
+    }
+    /* The integrity root: verified before the verifier hears DONE. */
+    if (have_verity) {
+        if (!snpg_verity_open(&verity, verity.name, &error)) {
+            set_refusal(ret_refusal, SNPG_PROTO_REASON_VERITY, error->message);
+            return FALSE;
+        }
+        say(_("verified and opened the dm-verity root '%s' as /dev/mapper/%s"), verity.data_device,
+            verity.name);
+        g_clear_error(&error);
+    }
+#endif
     /* The verifier expects the key to be checked against a LUKS2 header this
      * agent has no disk to read: the key is not handed on unchecked. */
     if (payload->luks_cipher || payload->luks_key_bits || payload->has_luks_header_sha256) {
@@ -272,6 +322,87 @@ open_stream(int listen_fd, const char *device, gint64 deadline, GError **error)
     return snpg_transport_open_device(device, error);
 }
 
+/* The value of PARAM=VALUE on the kernel command line: NULL when absent,
+ * an error when given twice with different values. */
+static char *
+cmdline_get(const char *cmdline, const char *param, GError **error)
+{
+    g_auto(GStrv) words = g_strsplit_set(cmdline, " \t\n", -1);
+    g_autofree char *prefix = g_strconcat(param, "=", NULL);
+    const char *found = NULL;
+
+    for (gsize i = 0; words[i]; i++) {
+        if (!g_str_has_prefix(words[i], prefix))
+            continue;
+        /* Two different values: refuse rather than guess which one counts. */
+        if (found && !g_str_equal(found, words[i] + strlen(prefix))) {
+            g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                        _("the kernel command line gives %s twice"), param);
+            return NULL;
+        }
+        found = words[i] + strlen(prefix);
+    }
+    return g_strdup(found);
+}
+
+/* Picks the root to open from the options, else the kernel command line.
+ * Returns EXIT_KEY (0) or an exit code after printing why. */
+static int
+configure_root(const char *cmdline)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *root = NULL, *verity_text = NULL;
+
+    if (cmdline && !opt_luks_device && !opt_verity) {
+        root = cmdline_get(cmdline, "snpguard.root", &error);
+        if (!error)
+            verity_text = cmdline_get(cmdline, "snpguard.verity", &error);
+        if (error) {
+            fail("%s", error->message);
+            return EXIT_FAILED;
+        }
+        if (root && !g_str_has_prefix(root, "luks:")) {
+            fail(_("snpguard.root takes luks:DEV, not '%s'"), root);
+            return EXIT_FAILED;
+        }
+        if (root && root[5] != '/') {
+            fail(_("snpguard.root=luks: needs an absolute device path, not '%s'"), root + 5);
+            return EXIT_FAILED;
+        }
+    }
+    if (opt_luks_device)
+        luks_device = opt_luks_device;
+    else if (root)
+        luks_device = g_strdup(root + 5);
+    if (opt_verity)
+        verity_text = g_strdup(opt_verity);
+    if (luks_device && verity_text)
+        return usage_error(_("give a LUKS2 root or a dm-verity root, not both"));
+#ifdef HAVE_CRYPTSETUP
+    if (verity_text) {
+        if (!snpg_verity_params_parse(verity_text, &verity, &error)) {
+            fail("%s", error->message);
+            return EXIT_FAILED;
+        }
+        have_verity = TRUE;
+    }
+#else
+    /* Fail closed: a root that must be checked is never left unchecked. */
+    if (luks_device || verity_text) {
+        fail(_("this snpguard-agent was built without LUKS2 and dm-verity support "
+               "(--without-cryptsetup or a static agent)"));
+        return opt_luks_device || opt_verity ? EXIT_USAGE : EXIT_FAILED;
+    }
+#endif
+    if (opt_luks_name && !luks_device)
+        return usage_error(_("--luks-name needs a LUKS2 root (--luks-device)"));
+    if (opt_luks_name && (!*opt_luks_name || strlen(opt_luks_name) > 64 || strchr(opt_luks_name, '/')))
+        return usage_error(_("--luks-name takes a device-mapper name, not '%s'"), opt_luks_name);
+    if (luks_device && (opt_key_out || opt_key_fd >= 0))
+        return usage_error(_("the key of a LUKS2 root goes to the root only: drop --key-out and --key-fd"));
+    return EXIT_KEY;
+}
+
 static gint64
 wait_deadline(void)
 {
@@ -285,6 +416,8 @@ main(int argc, char **argv)
     g_autoptr(GError) error = NULL;
     g_autoptr(SnpgPsp) psp = NULL;
     g_autofree char *device = NULL;
+    g_autofree char *cmdline = NULL;
+    int code;
     SnpgAgentConfig config = { .get_report = get_report, .deliver = deliver_payload };
     guint8 pin[SNPG_PROTO_PIN_LEN];
     gboolean have_pin = FALSE;
@@ -330,8 +463,11 @@ main(int argc, char **argv)
         return usage_error(_("--wait takes 0 (for ever) or a number of seconds, not '%g'"), opt_wait);
     if (opt_key_fd >= 0 && opt_key_out)
         return usage_error(_("give --key-fd or --key-out, not both"));
+    g_file_get_contents(opt_cmdline ? opt_cmdline : "/proc/cmdline", &cmdline, NULL, NULL);
+    if ((code = configure_root(cmdline)) != EXIT_KEY)
+        return code;
     /* A key is printed only when asked for explicitly. */
-    if (opt_key_fd < 0 && !opt_key_out && isatty(STDOUT_FILENO))
+    if (!luks_device && opt_key_fd < 0 && !opt_key_out && isatty(STDOUT_FILENO))
         return usage_error(_("refusing to print the key to a terminal: give --key-out FILE, "
                              "--key-out - or --key-fd"));
     if (opt_kex) {
@@ -350,16 +486,11 @@ main(int argc, char **argv)
         if (!snpg_hex_decode("--verifier-pin", opt_verifier_pin, pin, sizeof(pin), &error))
             return usage_error("%s", error->message);
         have_pin = TRUE;
-    } else {
-        g_autofree char *cmdline = NULL;
-        const char *cmdline_path = opt_cmdline ? opt_cmdline : "/proc/cmdline";
-
-        if (g_file_get_contents(cmdline_path, &cmdline, NULL, NULL)) {
-            have_pin = snpg_identity_pin_from_cmdline(cmdline, pin, &error);
-            if (error) {
-                fail("%s", error->message);
-                return EXIT_FAILED;
-            }
+    } else if (cmdline) {
+        have_pin = snpg_identity_pin_from_cmdline(cmdline, pin, &error);
+        if (error) {
+            fail("%s", error->message);
+            return EXIT_FAILED;
         }
     }
     if (have_pin && opt_any_verifier)

@@ -1,5 +1,6 @@
 # snpguard-agent: the guest side of attestation. It links the core library
-# and libcrypto only, so it can be copied into an initramfs with few files.
+# and libcrypto, and libcryptsetup for the root device when configured so
+# (AGENT_CRYPTSETUP; never in a static agent).
 sbin_PROGRAMS += snpguard-agent
 snpguard_agent_CPPFLAGS = $(AGENT_CPPFLAGS) -DG_LOG_DOMAIN=\"snpguard-agent\"
 snpguard_agent_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
@@ -15,3 +16,14 @@ noinst_LTLIBRARIES += libsnpguard-agent.la
 libsnpguard_agent_la_CPPFLAGS = $(AGENT_CPPFLAGS) -DG_LOG_DOMAIN=\"snpguard-agent\"
 libsnpguard_agent_la_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
 libsnpguard_agent_la_SOURCES = guest/psp.c guest/psp.h guest/port.c guest/port.h
+
+EXTRA_DIST += guest/luks.c guest/luks.h
+if AGENT_CRYPTSETUP
+# The root device: LUKS2 from a checked header copy, dm-verity.
+noinst_LTLIBRARIES += libsnpguard-luks.la
+libsnpguard_luks_la_CPPFLAGS = $(AGENT_CPPFLAGS) -DG_LOG_DOMAIN=\"snpguard-agent\"
+libsnpguard_luks_la_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS) $(CRYPTSETUP_CFLAGS)
+libsnpguard_luks_la_SOURCES = guest/luks.c guest/luks.h
+snpguard_agent_CFLAGS += $(CRYPTSETUP_CFLAGS)
+snpguard_agent_LDADD += libsnpguard-luks.la $(CRYPTSETUP_LIBS)
+endif

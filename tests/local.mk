@@ -168,3 +168,14 @@ tests_unit_test_registry_CPPFLAGS = $(HOST_CPPFLAGS)
 tests_unit_test_registry_SOURCES = tests/unit/test-registry.c tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_registry_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
 tests_unit_test_registry_LDADD = libsnpguard-host.la $(TEST_LIBS) $(SQLITE_LIBS)
+
+# The root device: LUKS2 header checks and dm-verity verification on plain
+# files (no device-mapper needed), with libcryptsetup.
+if AGENT_CRYPTSETUP
+check_PROGRAMS += tests/unit/test-luks
+TESTS += tests/unit/test-luks
+endif
+tests_unit_test_luks_SOURCES = tests/unit/test-luks.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_luks_CPPFLAGS = $(AGENT_CPPFLAGS)
+tests_unit_test_luks_CFLAGS = $(CORE_TEST_CFLAGS) $(CRYPTSETUP_CFLAGS)
+tests_unit_test_luks_LDADD = libsnpguard-luks.la $(CORE_TEST_LIBS) $(CRYPTSETUP_LIBS)

@@ -78,6 +78,10 @@ snpg_proto_reason_to_string(guint code)
     case SNPG_PROTO_REASON_NO_KEX: return "no-kex";
     case SNPG_PROTO_REASON_DELIVERY: return "delivery";
     case SNPG_PROTO_REASON_LUKS_UNCHECKED: return "luks-unchecked";
+    case SNPG_PROTO_REASON_LUKS_HEADER: return "luks-header";
+    case SNPG_PROTO_REASON_LUKS_OPEN: return "luks-open";
+    case SNPG_PROTO_REASON_LUKS_KEY: return "luks-key";
+    case SNPG_PROTO_REASON_VERITY: return "verity";
     default: return NULL;
     }
 }

@@ -61,6 +61,10 @@ enum {
     SNPG_PROTO_REASON_NO_KEX = 1103,      /* ABORT: no key agreement both sides accept */
     SNPG_PROTO_REASON_DELIVERY = 1104,    /* ABORT: the key could not be handed on */
     SNPG_PROTO_REASON_LUKS_UNCHECKED = 1105, /* ABORT: LUKS2 expectations this agent cannot check */
+    SNPG_PROTO_REASON_LUKS_HEADER = 1106, /* ABORT: the root's LUKS2 header is not the expected one */
+    SNPG_PROTO_REASON_LUKS_OPEN = 1107,   /* ABORT: the root device could not be read or activated */
+    SNPG_PROTO_REASON_LUKS_KEY = 1108,    /* ABORT: the key opens no keyslot of the expected header */
+    SNPG_PROTO_REASON_VERITY = 1109,      /* ABORT: the dm-verity root failed its root hash */
 };
 
 /* The name of a reason code above (e.g. "delivery"), or NULL. */
@@ -151,7 +155,9 @@ typedef struct {
     SnpgSecret *disk_key;        /* NULL: attestation only (integrity workflow) */
     char *luks_cipher;           /* NULL: not checked */
     guint32 luks_key_bits;       /* 0: not checked */
-    guint8 luks_header_sha256[32];
+    guint8 luks_header_sha256[32]; /* of the header area: both metadata copies and the
+                                    * keyslots area, what luksHeaderBackup writes
+                                    * (docs/protocol.md) */
     gboolean has_luks_header_sha256;
 } SnpgKeyPayload;
 
