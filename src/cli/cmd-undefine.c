@@ -11,6 +11,7 @@
 
 #include "cli-util.h"
 #include "command.h"
+#include "gate.h"
 #include "keystore.h"
 #include "registry.h"
 #include "statedir.h"
@@ -74,6 +75,12 @@ run(int argc, char **argv)
     if (!snpg_registry_commit(reg, &error))
         return FAIL(_("%s (the libvirt domain is already undefined)"), error->message);
     printf(_("Domain '%s' undefined; its history is kept\n"), name);
+    if (rec->emulate) {
+        /* The last simulated launch identity the hook wrote (TEST keys). */
+        g_autofree char *identity = snpg_gate_identity_path(state_dir, name);
+
+        g_unlink(identity);
+    }
     if (key_path && remove_key) {
         if (!snpg_keystore_delete(state_dir, key_path, &error))
             return FAIL("%s", error->message);

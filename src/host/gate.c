@@ -1,7 +1,12 @@
 /* The start gate (see gate.h). */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include <glib/gi18n.h>
 #include <libxml/xpath.h>
@@ -36,11 +41,44 @@ snpg_gate_result_clear(SnpgGateResult *result)
 }
 
 char *
+snpg_gate_identity_dir(const char *state_dir)
+{
+    g_autofree char *id = g_compute_checksum_for_string(G_CHECKSUM_SHA256, state_dir, -1);
+
+    /* Per state directory, so that test runs and users do not collide. */
+    id[16] = '\0';
+    return g_build_filename(SNPG_GATE_EMULATE_RUN_DIR, id, NULL);
+}
+
+char *
 snpg_gate_identity_path(const char *state_dir, const char *name)
 {
+    g_autofree char *dir = snpg_gate_identity_dir(state_dir);
     g_autofree char *file = g_strdup_printf("%s.identity", name);
 
-    return g_build_filename(state_dir, "emulate", file, NULL);
+    return g_build_filename(dir, file, NULL);
+}
+
+/* One level of the identity directory: created 0711 (QEMU, another user,
+ * must traverse it; nobody may list or write it), or an existing one that
+ * is a real directory of ours that only we can write. */
+static gboolean
+ensure_traversable_dir(const char *path, GError **error)
+{
+    GStatBuf st;
+
+    if (g_mkdir(path, 0711) != 0 && errno != EEXIST) {
+        g_set_error(error, SNPG_DOMAIN_ERROR, SNPG_DOMAIN_ERROR_IO,
+                    _("Cannot create '%s': %s"), path, g_strerror(errno));
+        return FALSE;
+    }
+    if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+        (st.st_mode & 022)) {
+        g_set_error(error, SNPG_DOMAIN_ERROR, SNPG_DOMAIN_ERROR_IO,
+                    _("'%s' is not a directory of this user that only it can write"), path);
+        return FALSE;
+    }
+    return TRUE;
 }
 
 char *
@@ -84,8 +122,15 @@ write_identity(const char *state_dir, const char *name, xmlDoc *doc, const SnpgD
                     SNPG_DOMAIN_FWCFG_IDENTITY, file ? file : "", want);
         return FALSE;
     }
-    if (!snpg_state_dir_ensure_sub(state_dir, "emulate", TRUE, error))
-        return FALSE;
+    {
+        g_autofree char *dir = snpg_gate_identity_dir(state_dir);
+        g_autofree char *parent = g_path_get_dirname(dir);
+        g_autofree char *top = g_path_get_dirname(parent);
+
+        if (!ensure_traversable_dir(top, error) || !ensure_traversable_dir(parent, error) ||
+            !ensure_traversable_dir(dir, error))
+            return FALSE;
+    }
     snpg_sim_identity_params_init(&params);
     memcpy(params.measurement, digest, sizeof(params.measurement));
     params.policy = meta->policy;

@@ -33,7 +33,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SnpgGateResult, snpg_gate_result_clear)
  * with the registry's expectation. For the emulation profile it then plays
  * the AMD-SP: writes the simulated launch identity (STATE/sim) carrying the
  * measurement it computed, independently of the expectation, to the fw_cfg
- * file the XML names (which must be STATE/emulate/NAME.identity), also when
+ * file the XML names (which must be snpg_gate_identity_path()), also when
  * the gate is off. A refusal (gate on) is recorded as a "start-refused"
  * event. FALSE (error set) when the check itself could not run: the caller
  * refuses the start then too. */
@@ -44,7 +44,13 @@ gboolean snpg_gate_prepare(const char *state_dir, const char *name, xmlDoc *doc,
  * one the registry does not know). */
 gboolean snpg_gate_record_stop(const char *state_dir, const char *name, GError **error);
 
-/* STATE/emulate/NAME.identity: the fw_cfg file of an emulated VM. */
+/* Where the hook writes emulated VMs' launch identities: not in the state
+ * directory, whose 0700 QEMU (user libvirt-qemu) cannot traverse. The file
+ * itself is 0600; libvirt hands it to QEMU for the run. */
+#define SNPG_GATE_EMULATE_RUN_DIR "/run/snpguard/emulate"
+/* SNPG_GATE_EMULATE_RUN_DIR/<16 hex digits of SHA-256(state_dir)>. */
+char *snpg_gate_identity_dir(const char *state_dir);
+/* The fw_cfg file of the emulated VM name: snpg_gate_identity_dir()/NAME.identity. */
 char *snpg_gate_identity_path(const char *state_dir, const char *name);
 /* STATE/sim: the state directory's simulated secure processor. */
 char *snpg_gate_sim_dir(const char *state_dir);
