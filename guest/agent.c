@@ -24,7 +24,10 @@
 
 #include "hex.h"
 #include "identity.h"
-#ifdef HAVE_CRYPTSETUP
+/* A statically linked agent (the attestation-only image) cannot carry the
+ * shared-only libcryptsetup: it is built with SNPG_AGENT_NO_ROOT. */
+#if defined(HAVE_CRYPTSETUP) && !defined(SNPG_AGENT_NO_ROOT)
+#define AGENT_OPENS_ROOT 1
 #include "luks.h"
 #endif
 #include "port.h"
@@ -67,7 +70,7 @@ static char *opt_verity;
  * command line: a LUKS2 device, or dm-verity; neither in a plain agent. */
 #define ROOT_NAME_DEFAULT "snpguard-root"
 static const char *luks_device;
-#ifdef HAVE_CRYPTSETUP
+#ifdef AGENT_OPENS_ROOT
 static SnpgVerityParams verity;
 static gboolean have_verity;
 #endif
@@ -270,7 +273,7 @@ deliver_payload(const SnpgKeyPayload *payload, SnpgRefusal *ret_refusal, gpointe
     g_autoptr(GError) error = NULL;
 
     (void)user_data;
-#ifdef HAVE_CRYPTSETUP
+#ifdef AGENT_OPENS_ROOT
     /* The encrypted root: the key goes to libcryptsetup only, and only
      * after the header copy passed the verifier's expectations. */
     if (luks_device) {
@@ -378,7 +381,7 @@ configure_root(const char *cmdline)
         verity_text = g_strdup(opt_verity);
     if (luks_device && verity_text)
         return usage_error(_("give a LUKS2 root or a dm-verity root, not both"));
-#ifdef HAVE_CRYPTSETUP
+#ifdef AGENT_OPENS_ROOT
     if (verity_text) {
         if (!snpg_verity_params_parse(verity_text, &verity, &error)) {
             fail("%s", error->message);

@@ -27,3 +27,5 @@ libsnpguard_luks_la_SOURCES = guest/luks.c guest/luks.h
 snpguard_agent_CFLAGS += $(CRYPTSETUP_CFLAGS)
 snpguard_agent_LDADD += libsnpguard-luks.la $(CRYPTSETUP_LIBS)
 endif
+# The initramfs init script that 'snpguard guest build' puts in the image.
+dist_pkgdata_DATA = guest/init

@@ -179,3 +179,37 @@ tests_unit_test_luks_SOURCES = tests/unit/test-luks.c tests/unit/testutil.c test
 tests_unit_test_luks_CPPFLAGS = $(AGENT_CPPFLAGS)
 tests_unit_test_luks_CFLAGS = $(CORE_TEST_CFLAGS) $(CRYPTSETUP_CFLAGS)
 tests_unit_test_luks_LDADD = libsnpguard-luks.la $(CORE_TEST_LIBS) $(CRYPTSETUP_LIBS)
+# Integration tests: a real libvirtd and QEMU (TCG), as root; each skips
+# with its reason elsewhere. They speak TAP like the unit tests.
+if ENABLE_HOST
+TESTS += tests/integration/test-guest-build.sh tests/integration/test-guest-boot.sh
+endif
+EXTRA_DIST += tests/integration/lib.sh tests/integration/test-guest-build.sh \
+	tests/integration/test-guest-boot.sh
+# The boot test uses the image the build test made (and checked). Named
+# through a variable so that automake still writes the log's own rule.
+GUEST_BOOT_LOG = tests/integration/test-guest-boot.sh.log
+$(GUEST_BOOT_LOG): tests/integration/test-guest-build.sh.log
+# A static agent for the guest image, built on demand by the tests when this
+# build's own snpguard-agent is not static (configure --enable-static-agent).
+EXTRA_PROGRAMS += tests/integration/snpguard-agent-static
+tests_integration_snpguard_agent_static_SOURCES = guest/agent.c
+tests_integration_snpguard_agent_static_CPPFLAGS = $(snpguard_agent_CPPFLAGS) -DSNPG_AGENT_NO_ROOT
+tests_integration_snpguard_agent_static_CFLAGS = $(snpguard_agent_CFLAGS)
+tests_integration_snpguard_agent_static_LDFLAGS = $(AM_LDFLAGS) -all-static
+tests_integration_snpguard_agent_static_LDADD = libsnpguard-agent.la libsnpguard-core.la \
+	$(AGENT_STATIC_LIBS) $(LTLIBINTL)
+CLEANFILES += tests/integration/snpguard-agent-static
+
+# The initramfs writer; snpguard hook and guest build's input checks.
+if ENABLE_HOST
+check_PROGRAMS += tests/unit/test-initramfs tests/unit/test-cli-guest
+TESTS += tests/unit/test-initramfs tests/unit/test-cli-guest
+endif
+tests_unit_test_initramfs_CPPFLAGS = $(HOST_CPPFLAGS)
+tests_unit_test_initramfs_SOURCES = tests/unit/test-initramfs.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_initramfs_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_initramfs_LDADD = libsnpguard-host.la $(TEST_LIBS)
+tests_unit_test_cli_guest_SOURCES = tests/unit/test-cli-guest.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_cli_guest_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_cli_guest_LDADD = $(TEST_LIBS)

@@ -229,14 +229,19 @@ run(int argc, char **argv)
 
     /* Released but not confirmed: the agent said why (ABORT after KEY), or
      * the session broke after KEY (a lost DONE). Either way no success. */
-    if (result.key_sent && !result.key_confirmed) {
+    if ((result.key_sent && !result.key_confirmed) || result.delivery_refusal.n_reasons) {
         g_autofree char *why = result.delivery_refusal.n_reasons
             ? describe_refusal(&result.delivery_refusal)
             : g_strdup(error ? error->message : _("no confirmation"));
 
         if (a.json)
             print_json(actx.result, &result, error ? error->message : why);
-        snpg_cli_error(_("key released but not confirmed: %s"), why);
+        /* Attestation only (no key): the agent refused the verifier's answer
+         * itself, e.g. a KEY signed by a verifier it does not pin. */
+        if (result.key_sent)
+            snpg_cli_error(_("key released but not confirmed: %s"), why);
+        else
+            snpg_cli_error(_("the agent did not accept the verifier's answer: %s"), why);
         snpg_attest_context_clear(&actx);
         return SNPG_EXIT_ERROR;
     }

@@ -3,7 +3,8 @@
 if ENABLE_HOST
 bin_PROGRAMS += snpguard
 endif
-snpguard_CPPFLAGS = $(CLI_CPPFLAGS) -DG_LOG_DOMAIN=\"snpguard\"
+snpguard_CPPFLAGS = $(CLI_CPPFLAGS) -DG_LOG_DOMAIN=\"snpguard\" \
+	-DSBINDIR=\"$(sbindir)\" -DPKGDATADIR=\"$(pkgdatadir)\"
 snpguard_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS) $(JSON_CFLAGS)
 snpguard_LDADD = libsnpguard-core.la $(JSON_LIBS) $(GLIB_LIBS) $(CRYPTO_LIBS) $(LTLIBINTL)
 snpguard_SOURCES = \
@@ -24,3 +25,5 @@ snpguard_CFLAGS += $(XML_CFLAGS) $(SQLITE_CFLAGS) $(LIBVIRT_CFLAGS)
 # The registry commands (history, list) and the host library they use.
 snpguard_SOURCES += src/cli/cmd-history.c src/cli/cmd-list.c
 snpguard_LDADD += libsnpguard-host.la libsnpguard-core.la $(XML_LIBS) $(SQLITE_LIBS) $(LIBVIRT_LIBS)
+snpguard_SOURCES += src/cli/cmd-guest.c
+snpguard_SOURCES += src/cli/cmd-hook.c

@@ -793,6 +793,16 @@ snpg_proto_seal_key(const SnpgHello *hello, SnpgKex kex, GBytes *agent_pub, GByt
                     const SnpgKeyPayload *payload, EVP_PKEY *identity,
                     guint8 ret_confirm[SNPG_PROTO_CONFIRM_LEN], GError **error)
 {
+    return snpg_proto_seal_key_with_ephemeral(hello, kex, agent_pub, evidence, payload, identity,
+                                              NULL, ret_confirm, error);
+}
+
+GBytes *
+snpg_proto_seal_key_with_ephemeral(const SnpgHello *hello, SnpgKex kex, GBytes *agent_pub,
+                                   GBytes *evidence, const SnpgKeyPayload *payload,
+                                   EVP_PKEY *identity, EVP_PKEY *ephemeral,
+                                   guint8 ret_confirm[SNPG_PROTO_CONFIRM_LEN], GError **error)
+{
     guint8 report_data[SNPG_PROTO_REPORT_DATA_LEN];
     guint8 ev_digest[EVIDENCE_DIGEST_LEN];
     g_autoptr(EVP_PKEY) peer = NULL;
@@ -809,8 +819,10 @@ snpg_proto_seal_key(const SnpgHello *hello, SnpgKex kex, GBytes *agent_pub, GByt
     gsize pub_len, items_len, sealed_len;
     int n = 0, done = 0;
 
+    if (ephemeral && EVP_PKEY_up_ref(ephemeral))
+        own = ephemeral;
     if (!(peer = import_pub(kex, agent_pub, error)) ||
-        !(own = snpg_kex_generate(kex, error)) ||
+        (!own && !(own = snpg_kex_generate(kex, error))) ||
         !(own_pub = snpg_kex_export_pub(own, kex, error)))
         return NULL;
     snpg_proto_report_data(hello, kex, agent_pub, report_data);

@@ -44,16 +44,66 @@ typedef struct {
     GBytes *report;                /* the report received (for the record) */
     gboolean key_sent;
     gboolean key_confirmed;        /* DONE arrived and matched */
-    SnpgRefusal delivery_refusal;  /* the agent's ABORT after KEY: why the
-                                    * released key was not delivered */
+    /* Accepted, KEY sent, and the agent answered ABORT instead of DONE: it
+     * could not hand the key on, or refused expectations it cannot check.
+     * Its reasons, the text escaped for printing; empty (n_reasons 0)
+     * otherwise. The verdict stays ACCEPTED, key_confirmed FALSE. */
+    SnpgRefusal delivery_refusal;
 } SnpgVerifierResult;
 
 void snpg_verifier_result_clear(SnpgVerifierResult *result);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SnpgVerifierResult, snpg_verifier_result_clear)
 
-/* Runs one session on fd. TRUE when it reached a verdict (accepted or
- * rejected, see result); FALSE on a transport or protocol failure, with
- * nothing released unless result->key_sent says so. */
+/* --- the verifier as a step machine ----------------------------------
+ *
+ * For a caller that serves many sessions from one event loop (snpguard
+ * watch over libvirt streams): the session does no I/O. The caller feeds it
+ * the bytes it receives, sends whatever the session appends to `out`, and
+ * enforces the session's deadline. One object per connection, used by one
+ * thread at a time; the verification callback runs inside feed. */
+typedef enum {
+    SNPG_SESSION_NEED_MORE,        /* waiting for the peer: feed more bytes */
+    SNPG_SESSION_DONE,             /* a verdict: see the result; send out, close */
+    SNPG_SESSION_FAILED,           /* a transport or protocol failure: send out, close */
+} SnpgSessionStatus;
+
+typedef struct _SnpgVerifierSession SnpgVerifierSession;
+
+/* Draws the session's nonce. config is copied (identity is referenced);
+ * config->payload and what choose_payload returns must outlive the session. */
+SnpgVerifierSession *snpg_verifier_session_new(const SnpgVerifierConfig *config, GError **error);
+void snpg_verifier_session_free(SnpgVerifierSession *session);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SnpgVerifierSession, snpg_verifier_session_free)
+
+/* Appends HELLO to out and starts the clock: call once, first. */
+void snpg_verifier_session_start(SnpgVerifierSession *session, GByteArray *out);
+/* Consumes len bytes from the peer (any split: a byte at a time or several
+ * frames at once) and appends what to send to out. Once the session is
+ * finished, further bytes are ignored and the final status is returned
+ * again. FAILED always comes with error set. */
+SnpgSessionStatus snpg_verifier_session_feed(SnpgVerifierSession *session, const guint8 *data,
+                                             gsize len, GByteArray *out, GError **error);
+/* The peer closed its side (or the stream broke): a failure unless the
+ * session had already finished. */
+SnpgSessionStatus snpg_verifier_session_eof(SnpgVerifierSession *session, GError **error);
+/* When the peer's next message is due (g_get_monotonic_time() µs), or
+ * G_MAXINT64 when the session is not waiting (not started, or finished). */
+gint64 snpg_verifier_session_get_deadline(const SnpgVerifierSession *session);
+/* Fails the session with SNPG_PROTO_ERROR_TIMEOUT if now is past the
+ * deadline; otherwise returns the current status. */
+SnpgSessionStatus snpg_verifier_session_check_deadline(SnpgVerifierSession *session, gint64 now,
+                                                       GError **error);
+SnpgSessionStatus snpg_verifier_session_get_status(const SnpgVerifierSession *session);
+/* The result so far (complete once DONE; on FAILED, key_sent says whether
+ * a key left). Owned by the session. */
+const SnpgVerifierResult *snpg_verifier_session_result(const SnpgVerifierSession *session);
+/* Moves the result into ret (which must be empty), leaving the session's empty. */
+void snpg_verifier_session_steal_result(SnpgVerifierSession *session, SnpgVerifierResult *ret);
+
+/* Runs one session on fd, blocking: a loop over the step machine above.
+ * TRUE when it reached a verdict (accepted or rejected, see result); FALSE
+ * on a transport or protocol failure, with nothing released unless
+ * result->key_sent says so. */
 gboolean snpg_session_run_verifier(int fd, const SnpgVerifierConfig *config,
                                    SnpgVerifierResult *result, GError **error);
 

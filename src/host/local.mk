@@ -24,3 +24,6 @@ libsnpguard_host_la_SOURCES += src/host/keystore.c src/host/keystore.h
 libsnpguard_host_la_SOURCES += src/host/virt.c src/host/virt.h
 libsnpguard_host_la_SOURCES += src/host/gate.c src/host/gate.h
 libsnpguard_host_la_SOURCES += src/host/vmattest.c src/host/vmattest.h
+# The guest image: a reproducible initramfs (newc) and its builder.
+libsnpguard_host_la_SOURCES += src/host/initramfs.c src/host/initramfs.h
+libsnpguard_host_la_SOURCES += src/host/guest-image.c src/host/guest-image.h

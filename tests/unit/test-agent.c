@@ -614,12 +614,16 @@ test_only_the_pinned_verifier(void)
     Agent agent;
 
     agent_start(&agent, args);
-    /* An impostor: the report verifies, but the agent rejects its KEY. */
-    g_assert_false(verify_as(connect_agent(address), impostor, FALSE, &r1));
+    /* An impostor: the report verifies, but the agent rejects its KEY
+     * (ABORT after KEY: a verdict, the release never confirmed). */
+    g_assert_true(verify_as(connect_agent(address), impostor, FALSE, &r1));
     g_assert_false(r1.key_confirmed);
+    g_assert_cmpuint(r1.delivery_refusal.reasons[0], ==, SNPG_PROTO_REASON_UNPINNED);
     g_assert_false(g_file_test(key_out, G_FILE_TEST_EXISTS));
     /* An unsigned KEY: the same. */
-    g_assert_false(verify_as(connect_agent(address), NULL, FALSE, &r2));
+    g_assert_true(verify_as(connect_agent(address), NULL, FALSE, &r2));
+    g_assert_false(r2.key_confirmed);
+    g_assert_cmpuint(r2.delivery_refusal.reasons[0], ==, SNPG_PROTO_REASON_UNPINNED);
     g_assert_false(g_file_test(key_out, G_FILE_TEST_EXISTS));
     /* The pinned verifier. */
     g_assert_true(verify_once(connect_agent(address), FALSE, &r3));
@@ -654,7 +658,10 @@ test_pin_from_cmdline(void)
     Agent agent;
 
     agent_start(&agent, args);
-    g_assert_false(verify_as(connect_agent(address), impostor, FALSE, &r1));
+    /* Refused after KEY: accepted, never confirmed. */
+    g_assert_true(verify_as(connect_agent(address), impostor, FALSE, &r1));
+    g_assert_false(r1.key_confirmed);
+    g_assert_cmpuint(r1.delivery_refusal.reasons[0], ==, SNPG_PROTO_REASON_UNPINNED);
     g_assert_true(verify_once(connect_agent(address), FALSE, &r2));
     g_assert_cmpint(agent_wait(&agent, &err), ==, 0);
     g_assert_true(g_file_test(key_out, G_FILE_TEST_EXISTS));

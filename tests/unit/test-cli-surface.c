@@ -39,9 +39,12 @@ static const Leaf leaves[] = {
     { { "certs", "url" }, "REPORT", { NULL } },
     { { "certs", "import" }, "FILE...", { NULL } },
     { { "certs", "list" }, NULL, { "extra" } },
+    { { "guest", "build" }, "DIR", { NULL } },
+    { { "hook" }, "DOMAIN OPERATION SUBOP EXTRA", { "a", "b" } },
 };
 
-static const char *const groups[] = { "report", "verifier-key", "sim", "idblock", "certs" };
+static const char *const groups[] = { "report", "verifier-key", "sim", "idblock", "certs",
+                                      "guest" };
 
 static char *
 command_name(const char *const *words)
