@@ -6,16 +6,7 @@
 #include <glib/gi18n.h>
 #include <libxml/xpath.h>
 
-/* session.h and registry.h both name a verdict type SnpgVerdict: the
- * session's is renamed for this file. */
-#define SnpgVerdict SnpgSessionVerdict
-#define SNPG_VERDICT_ACCEPTED SNPG_SESSION_VERDICT_ACCEPTED
-#define SNPG_VERDICT_REJECTED SNPG_SESSION_VERDICT_REJECTED
-#include "attest.h"
-#include "session.h"
-#undef SnpgVerdict
-#undef SNPG_VERDICT_ACCEPTED
-#undef SNPG_VERDICT_REJECTED
+#include "session-host.h"
 
 #include "autocleanups.h"
 #include "domain.h"
@@ -108,67 +99,106 @@ record(SnpgRegistry *reg, SnpgEvent *ev)
 }
 
 static void
-record_error(SnpgRegistry *reg, const SnpgVmRecord *rec, const char *message)
+record_error(SnpgRegistry *reg, const SnpgVmRecord *rec, const char *boot_id,
+             const char *message)
 {
     g_autoptr(SnpgEvent) ev = snpg_event_new(SNPG_EVENT_ERROR, rec->name);
 
+    ev->boot_id = g_strdup(boot_id);
     ev->verdict = SNPG_VERDICT_ERROR;
     ev->detail = g_utf8_make_valid(message, MIN(strlen(message), 1000));
     record(reg, ev);
 }
 
-gboolean
-snpg_vm_attest(SnpgRegistry *reg, const SnpgVmRecord *rec, int fd, gint64 read_timeout_us,
-               SnpgVmAttestOutcome *outcome, GError **error)
+struct _SnpgVmVerifier {
+    char *vm;
+    char *boot_id;
+    SnpgAttestPolicy *policy;
+    SnpgKeyPayload payload;
+    EVP_PKEY *identity;
+    SnpgAttestContext actx;
+    SnpgVerifierConfig config;
+};
+
+void
+snpg_vm_verifier_free(SnpgVmVerifier *v)
 {
-    g_autoptr(SnpgAttestPolicy) policy = snpg_attest_policy_new();
-    g_auto(SnpgKeyPayload) payload = { 0 };
-    g_auto(SnpgVerifierResult) session = { 0 };
-    g_autoptr(EVP_PKEY) identity = NULL;
+    if (!v)
+        return;
+    snpg_attest_context_clear(&v->actx);
+    snpg_key_payload_clear(&v->payload);
+    g_clear_pointer(&v->identity, EVP_PKEY_free);
+    g_clear_pointer(&v->policy, snpg_attest_policy_free);
+    g_free(v->vm);
+    g_free(v->boot_id);
+    g_free(v);
+}
+
+SnpgVmVerifier *
+snpg_vm_verifier_new(SnpgRegistry *reg, const SnpgVmRecord *rec, const char *boot_id,
+                     gint64 read_timeout_us, GError **error)
+{
+    g_autoptr(SnpgVmVerifier) v = g_new0(SnpgVmVerifier, 1);
     g_autoptr(GError) local = NULL;
-    g_autoptr(SnpgEvent) ev = NULL;
     const char *identity_path = snpg_vm_record_get_setting(rec, SNPG_VM_SETTING_VERIFIER_KEY);
-    SnpgAttestContext actx = { 0 };
-    SnpgVerifierConfig cfg = { .verify = snpg_attest_verify };
-    gboolean reached;
+
+    v->vm = g_strdup(rec->name);
+    v->boot_id = g_strdup(boot_id);
+    v->policy = snpg_attest_policy_new();
+    if ((rec->reference &&
+         !snpg_attest_policy_load_reference_data(v->policy, rec->reference,
+                                                 strlen(rec->reference), &local)) ||
+        !load_trust_root(v->policy, rec, &local) ||
+        (identity_path && !(v->identity = snpg_identity_load(identity_path, &local))) ||
+        (rec->key_path &&
+         !(v->payload.disk_key = snpg_keystore_load(snpg_registry_state_dir(reg), rec->key_path,
+                                                    &local)))) {
+        record_error(reg, rec, boot_id, local->message);
+        g_propagate_error(error, g_steal_pointer(&local));
+        return NULL;
+    }
+    v->actx.policy = v->policy;
+    v->config.verify = snpg_attest_verify;
+    v->config.user_data = &v->actx;
+    v->config.payload = v->payload.disk_key ? &v->payload : NULL;
+    v->config.identity = v->identity;
+    v->config.read_timeout_us = read_timeout_us;
+    return g_steal_pointer(&v);
+}
+
+const SnpgVerifierConfig *
+snpg_vm_verifier_config(const SnpgVmVerifier *v)
+{
+    return &v->config;
+}
+
+void
+snpg_vm_verifier_finish(SnpgVmVerifier *v, SnpgRegistry *reg, gboolean reached,
+                        const SnpgVerifierResult *session, const GError *session_error,
+                        SnpgVmAttestOutcome *outcome)
+{
+    g_autoptr(SnpgEvent) ev = NULL;
 
     memset(outcome, 0, sizeof(*outcome));
-    if ((rec->reference &&
-         !snpg_attest_policy_load_reference_data(policy, rec->reference, strlen(rec->reference),
-                                                 &local)) ||
-        !load_trust_root(policy, rec, &local) ||
-        (identity_path && !(identity = snpg_identity_load(identity_path, &local))) ||
-        (rec->key_path &&
-         !(payload.disk_key = snpg_keystore_load(snpg_registry_state_dir(reg), rec->key_path,
-                                                 &local)))) {
-        record_error(reg, rec, local->message);
-        g_propagate_error(error, g_steal_pointer(&local));
-        return FALSE;
-    }
-    outcome->key_len = payload.disk_key ? snpg_secret_len(payload.disk_key) : 0;
-
-    actx.policy = policy;
-    cfg.user_data = &actx;
-    cfg.payload = payload.disk_key ? &payload : NULL;
-    cfg.identity = identity;
-    cfg.read_timeout_us = read_timeout_us;
-    reached = snpg_session_run_verifier(fd, &cfg, &session, &local);
-
-    outcome->result = g_steal_pointer(&actx.result);
-    outcome->key_sent = session.key_sent;
-    outcome->key_confirmed = session.key_confirmed;
+    outcome->key_len = v->payload.disk_key ? snpg_secret_len(v->payload.disk_key) : 0;
+    outcome->result = g_steal_pointer(&v->actx.result);
+    outcome->key_sent = session->key_sent;
+    outcome->key_confirmed = session->key_confirmed;
     if (!reached)
-        outcome->verdict = SNPG_VERDICT_ERROR;
-    else if (session.verdict == SNPG_SESSION_VERDICT_ACCEPTED)
+        outcome->verdict = g_error_matches(session_error, SNPG_PROTO_ERROR,
+                                           SNPG_PROTO_ERROR_TIMEOUT) ? SNPG_VERDICT_TIMEOUT
+                                                                     : SNPG_VERDICT_ERROR;
+    else if (session->verdict == SNPG_SESSION_VERDICT_ACCEPTED)
         outcome->verdict = SNPG_VERDICT_ACCEPTED;
     else
         outcome->verdict = SNPG_VERDICT_REJECTED;
-    if (local)
-        outcome->error = g_strdup(local->message);
-    else if (session.key_sent && !session.key_confirmed)
+    if (session_error)
+        outcome->error = g_strdup(session_error->message);
+    else if (session->key_sent && !session->key_confirmed)
         outcome->error = g_strdup(_("the agent did not confirm the key"));
 
-    ev = snpg_event_new(SNPG_EVENT_ATTESTATION, rec->name);
+    ev = snpg_event_new(SNPG_EVENT_ATTESTATION, v->vm);
+    ev->boot_id = g_strdup(v->boot_id);
     ev->verdict = outcome->verdict;
     if (outcome->result) {
         const SnpgReport *r = outcome->result->report;
@@ -181,20 +211,36 @@ snpg_vm_attest(SnpgRegistry *reg, const SnpgVmRecord *rec, int fd, gint64 read_t
             ev->chip_id = snpg_hex_encode(r->chip_id, sizeof(r->chip_id));
         }
     }
-    if (session.report && g_bytes_get_size(session.report) <= SNPG_REGISTRY_REPORT_MAX)
-        ev->report = g_bytes_ref(session.report);
+    if (session->report && g_bytes_get_size(session->report) <= SNPG_REGISTRY_REPORT_MAX)
+        ev->report = g_bytes_ref(session->report);
     if (outcome->error)
         ev->detail = g_utf8_make_valid(outcome->error, MIN(strlen(outcome->error), 1000));
     record(reg, ev);
 
-    if (payload.disk_key && (session.key_sent || outcome->verdict == SNPG_VERDICT_ACCEPTED)) {
-        g_autoptr(SnpgEvent) kr = snpg_event_new(SNPG_EVENT_KEY_RELEASE, rec->name);
+    if (v->payload.disk_key && (session->key_sent || outcome->verdict == SNPG_VERDICT_ACCEPTED)) {
+        g_autoptr(SnpgEvent) kr = snpg_event_new(SNPG_EVENT_KEY_RELEASE, v->vm);
 
-        kr->verdict = session.key_confirmed ? SNPG_VERDICT_ACCEPTED : SNPG_VERDICT_ERROR;
-        kr->detail = g_strdup(session.key_confirmed ? "released, receipt confirmed"
-                                                    : "released, not confirmed");
+        kr->boot_id = g_strdup(v->boot_id);
+        kr->verdict = session->key_confirmed ? SNPG_VERDICT_ACCEPTED : SNPG_VERDICT_ERROR;
+        kr->detail = g_strdup(session->key_confirmed ? "released, receipt confirmed"
+                                                     : "released, not confirmed");
         record(reg, kr);
     }
-    snpg_attest_context_clear(&actx);
+}
+
+gboolean
+snpg_vm_attest(SnpgRegistry *reg, const SnpgVmRecord *rec, int fd, gint64 read_timeout_us,
+               SnpgVmAttestOutcome *outcome, GError **error)
+{
+    g_autoptr(SnpgVmVerifier) v = NULL;
+    g_auto(SnpgVerifierResult) session = { 0 };
+    g_autoptr(GError) local = NULL;
+    gboolean reached;
+
+    memset(outcome, 0, sizeof(*outcome));
+    if (!(v = snpg_vm_verifier_new(reg, rec, NULL, read_timeout_us, error)))
+        return FALSE;
+    reached = snpg_session_run_verifier(fd, snpg_vm_verifier_config(v), &session, &local);
+    snpg_vm_verifier_finish(v, reg, reached, &session, local, outcome);
     return TRUE;
 }

@@ -9,10 +9,11 @@
 #include <libxml/tree.h>
 
 #include "registry.h"
+#include "session-host.h"
 #include "verify.h"
 
 typedef struct {
-    SnpgVerdict verdict;        /* ACCEPTED, REJECTED or ERROR (as recorded) */
+    SnpgVerdict verdict;        /* ACCEPTED, REJECTED, TIMEOUT or ERROR (as recorded) */
     SnpgVerifyResult *result;   /* the verification (NULL if no report came) */
     gboolean key_sent;          /* the disk key left, sealed to the attested VM */
     gboolean key_confirmed;     /* the agent confirmed it */
@@ -37,6 +38,29 @@ char *snpg_vm_attest_channel_socket(xmlDoc *live, GError **error);
  * a session that failed midway is TRUE with verdict ERROR and outcome->error. */
 gboolean snpg_vm_attest(SnpgRegistry *reg, const SnpgVmRecord *rec, int fd,
                         gint64 read_timeout_us, SnpgVmAttestOutcome *outcome, GError **error);
+
+/* One attestation of the VM rec prepared, for a session run by the caller
+ * (blocking, or driven by an event loop: channel.h): the verifier
+ * configuration built from rec's reference values, trust root, disk key
+ * and verifier identity, as snpg_vm_attest describes. boot_id (may be
+ * NULL) goes into every event recorded for this attempt. NULL (an "error"
+ * event recorded, error set) when the inputs cannot be prepared. */
+typedef struct _SnpgVmVerifier SnpgVmVerifier;
+
+SnpgVmVerifier *snpg_vm_verifier_new(SnpgRegistry *reg, const SnpgVmRecord *rec,
+                                     const char *boot_id, gint64 read_timeout_us,
+                                     GError **error);
+void snpg_vm_verifier_free(SnpgVmVerifier *v);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SnpgVmVerifier, snpg_vm_verifier_free)
+/* (transfer none) valid as long as v: hand it to one session only. */
+const SnpgVerifierConfig *snpg_vm_verifier_config(const SnpgVmVerifier *v);
+/* Records the session's outcome ("attestation", then "key-release" when a
+ * key was due or sent) and fills outcome. reached: the session reached a
+ * verdict (session->verdict); otherwise session_error says why, and a
+ * SNPG_PROTO_ERROR_TIMEOUT is recorded as the verdict "timeout". */
+void snpg_vm_verifier_finish(SnpgVmVerifier *v, SnpgRegistry *reg, gboolean reached,
+                             const SnpgVerifierResult *session, const GError *session_error,
+                             SnpgVmAttestOutcome *outcome);
 
 /* VM settings the attestation reads (written by define/adopt). */
 #define SNPG_VM_SETTING_TRUST_ROOT "trust-root"       /* PEM file, emulation only */
