@@ -216,3 +216,12 @@ tests_unit_test_initramfs_LDADD = libsnpguard-host.la $(TEST_LIBS)
 tests_unit_test_cli_guest_SOURCES = tests/unit/test-cli-guest.c tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_cli_guest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_cli_guest_LDADD = $(TEST_LIBS)
+
+# define, show, undefine and the start gate against libvirt's test driver.
+if ENABLE_HOST
+check_PROGRAMS += tests/unit/test-cli-define
+TESTS += tests/unit/test-cli-define
+endif
+tests_unit_test_cli_define_SOURCES = tests/unit/test-cli-define.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_cli_define_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_cli_define_LDADD = $(TEST_LIBS)
