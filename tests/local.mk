@@ -183,13 +183,16 @@ tests_unit_test_luks_LDADD = libsnpguard-luks.la $(CORE_TEST_LIBS) $(CRYPTSETUP_
 # with its reason elsewhere. They speak TAP like the unit tests.
 if ENABLE_HOST
 TESTS += tests/integration/test-guest-build.sh tests/integration/test-guest-boot.sh
+TESTS += tests/integration/test-libvirt-define.sh
 endif
 EXTRA_DIST += tests/integration/lib.sh tests/integration/test-guest-build.sh \
-	tests/integration/test-guest-boot.sh
+	tests/integration/test-guest-boot.sh tests/integration/test-libvirt-define.sh
 # The boot test uses the image the build test made (and checked). Named
 # through a variable so that automake still writes the log's own rule.
 GUEST_BOOT_LOG = tests/integration/test-guest-boot.sh.log
 $(GUEST_BOOT_LOG): tests/integration/test-guest-build.sh.log
+LIBVIRT_DEFINE_LOG = tests/integration/test-libvirt-define.sh.log
+$(LIBVIRT_DEFINE_LOG): tests/integration/test-guest-build.sh.log
 # A static agent for the guest image, built on demand by the tests when this
 # build's own snpguard-agent is not static (configure --enable-static-agent).
 EXTRA_PROGRAMS += tests/integration/snpguard-agent-static
@@ -213,3 +216,12 @@ tests_unit_test_initramfs_LDADD = libsnpguard-host.la $(TEST_LIBS)
 tests_unit_test_cli_guest_SOURCES = tests/unit/test-cli-guest.c tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_cli_guest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_cli_guest_LDADD = $(TEST_LIBS)
+
+# define, show, undefine and the start gate against libvirt's test driver.
+if ENABLE_HOST
+check_PROGRAMS += tests/unit/test-cli-define
+TESTS += tests/unit/test-cli-define
+endif
+tests_unit_test_cli_define_SOURCES = tests/unit/test-cli-define.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_cli_define_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_cli_define_LDADD = $(TEST_LIBS)

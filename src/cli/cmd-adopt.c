@@ -12,7 +12,6 @@
 #include "command.h"
 #include "domain.h"
 #include "hex.h"
-#include "gate.h"
 #include "identity.h"
 #include "statedir.h"
 #include "virt.h"
@@ -159,9 +158,8 @@ adopt(const char *name, Options *o)
     reg.verifier_key = verifier_key;
     reg.replace = o->xml == NULL;
     if (meta.emulate) {
-        g_autofree char *sim_dir = snpg_gate_sim_dir(state_dir);
-
-        trust_root = g_build_filename(sim_dir, "ark.pem", NULL);
+        if (!(trust_root = snpg_cli_emulate_trust_root(state_dir)))
+            return SNPG_EXIT_ERROR;
         reg.trust_root = trust_root;
     }
     return snpg_cli_register_domain(doc, &reg);

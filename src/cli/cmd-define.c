@@ -283,6 +283,24 @@ snpg_cli_register_domain(xmlDoc *doc, const SnpgCliRegister *r)
     return fflush(stdout) == 0 ? SNPG_EXIT_OK : FAIL(_("Cannot write the output."));
 }
 
+char *
+snpg_cli_emulate_trust_root(const char *state_dir)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *sim_dir = snpg_gate_sim_dir(state_dir);
+    g_autofree char *conf = g_build_filename(sim_dir, "sim.conf", NULL);
+
+    if (!g_file_test(conf, G_FILE_TEST_EXISTS)) {
+        if (!snpg_sim_init(sim_dir, "Milan", &error)) {
+            snpg_cli_error("%s", error->message);
+            return NULL;
+        }
+        fprintf(stderr, _("snpguard: note: created the simulated secure processor %s "
+                          "(TEST keys)\n"), sim_dir);
+    }
+    return g_build_filename(sim_dir, "ark.pem", NULL);
+}
+
 gboolean
 snpg_cli_verifier_identity(const char *state_dir, const char *key_file, char **ret_path,
                            char **ret_pin)
@@ -505,17 +523,8 @@ define(const char *name, Options *o)
     reg.verifier_mode = o->verifier ? o->verifier : "hook";
     reg.verifier_key = verifier_key;
     if (o->emulate) {
-        /* The state directory's own simulated processor, TEST keys. */
-        g_autofree char *sim_dir = snpg_gate_sim_dir(state_dir);
-        g_autofree char *conf = g_build_filename(sim_dir, "sim.conf", NULL);
-
-        if (!g_file_test(conf, G_FILE_TEST_EXISTS)) {
-            if (!snpg_sim_init(sim_dir, "Milan", &error))
-                return FAIL("%s", error->message);
-            fprintf(stderr, _("snpguard: note: created the simulated secure processor %s "
-                              "(TEST keys)\n"), sim_dir);
-        }
-        trust_root = g_build_filename(sim_dir, "ark.pem", NULL);
+        if (!(trust_root = snpg_cli_emulate_trust_root(state_dir)))
+            return SNPG_EXIT_ERROR;
         reg.trust_root = trust_root;
     }
     return snpg_cli_register_domain(doc, &reg);

@@ -36,3 +36,8 @@ int snpg_cli_register_domain(xmlDoc *doc, const SnpgCliRegister *r);
  * *ret_path (absolute) and *ret_pin (hex); FALSE after printing the error. */
 gboolean snpg_cli_verifier_identity(const char *state_dir, const char *key_file, char **ret_path,
                                     char **ret_pin);
+
+/* The emulation profile's trust root: the ARK of the state directory's own
+ * simulated secure processor (STATE/sim, TEST keys, created on first use).
+ * NULL after printing the error. */
+char *snpg_cli_emulate_trust_root(const char *state_dir);

@@ -20,7 +20,7 @@ snpguard_SOURCES += src/cli/cmd-attest.c
 snpguard_SOURCES += src/cli/cmd-verifier-key.c
 snpguard_SOURCES += src/cli/cmd-define.c src/cli/cmd-define.h src/cli/cmd-adopt.c
 snpguard_SOURCES += src/cli/cmd-undefine.c src/cli/cmd-show.c
-snpguard_SOURCES += src/cli/measure-explain.c src/cli/measure-explain.h src/cli/hook-gate.c src/cli/hook-gate.h src/cli/attest-vm.c src/cli/attest-vm.h
+snpguard_SOURCES += src/cli/measure-explain.c src/cli/measure-explain.h src/cli/attest-vm.c src/cli/attest-vm.h
 snpguard_CFLAGS += $(XML_CFLAGS) $(SQLITE_CFLAGS) $(LIBVIRT_CFLAGS)
 # The registry commands (history, list) and the host library they use.
 snpguard_SOURCES += src/cli/cmd-history.c src/cli/cmd-list.c

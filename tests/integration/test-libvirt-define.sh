@@ -16,9 +16,7 @@ watchdog 600
 
 image=$it_builddir/tests/integration/guest-image
 if [ ! -s "$image/initrd.img" ] || [ ! -s "$image/vmlinuz" ]; then
-    image=$it_work/image
-    "$SNPGUARD" guest build "$image" > "$it_work/guest-build.out" 2>&1 ||
-        { sed 's/^/# /' "$it_work/guest-build.out"; bail "snpguard guest build"; }
+    skip_all "no guest image: tests/integration/test-guest-build.sh makes it"
 fi
 # QEMU (user libvirt-qemu) reads the boot files: copies in the searchable
 # work directory, one initrd per VM so that each can be changed alone.
@@ -36,11 +34,11 @@ truncate -s 1M "$it_work/root.img"
 state=$it_work/state
 export SNPGUARD_STATE_DIR="$state"
 export SNPGUARD_TEMPLATE_DIR="${SNPGUARD_TEMPLATE_DIR:-$it_srcdir/xml-templates}"
-# The hook as installed (hooks/snpguard: a thin exec), with this run's state.
-cat > "$it_work/hook" <<HOOK
-#!/bin/sh
-SNPGUARD_STATE_DIR='$state' exec '$SNPGUARD' hook "\$@"
-HOOK
+# The hook as installed (hooks/snpguard, a thin exec of 'snpguard hook'),
+# pointing at this build and this run's state directory.
+sed -e "s|@bindir@/snpguard|$SNPGUARD|" -e "s|^exec |SNPGUARD_STATE_DIR='$state' exec |" \
+    "$it_srcdir/hooks/snpguard.in" > "$it_work/hook"
+grep -q "^SNPGUARD_STATE_DIR=.* exec $SNPGUARD hook" "$it_work/hook" || bail "cannot make the hook script"
 start_libvirtd "$it_work/hook"
 
 # define_vm NAME INITRD [OPTION...]
