@@ -21,6 +21,7 @@
 #include "cli-util.h"
 #include "command.h"
 #include "gate.h"
+#include "hookworker.h"
 #include "statedir.h"
 
 /* A domain XML is a few KiB; libvirt's own RPC limit for strings is 4 MiB. */
@@ -80,11 +81,18 @@ hook_managed(const char *domain, const char *operation, const char *subop, xmlDo
         }
         return SNPG_EXIT_OK;
     }
-    if (g_str_equal(operation, "stopped")) {
-        /* Recording is best effort: a stop cannot be refused. */
-        if (!snpg_gate_record_stop(state_dir, domain, &error))
-            g_debug("cannot record the stop of '%s': %s", domain, error->message);
-    }
+    /* Hook mode (hookworker.h): a detached verifier per start; stops are
+     * recorded. Best effort: a started domain or a stop cannot be refused. */
+    if (g_str_equal(operation, "started") &&
+        !snpg_hook_worker_started(state_dir, domain, doc, &error))
+        fprintf(stderr, _("snpguard: domain '%s' will not be attested: %s\n"), domain,
+                error->message);
+    if (g_str_equal(operation, "stopped") &&
+        !snpg_hook_worker_stopped(state_dir, domain, doc, &error))
+        g_debug("cannot record the stop of '%s': %s", domain, error->message);
+    if (g_str_equal(operation, "release") &&
+        !snpg_hook_worker_released(state_dir, domain, doc, &error))
+        g_debug("cannot record the release of '%s': %s", domain, error->message);
     return SNPG_EXIT_OK;
 }
 

@@ -23,7 +23,12 @@ libsnpguard_host_la_SOURCES += src/host/keystore.c src/host/keystore.h
 # hook's decisions, no libvirt) and attesting a registered VM.
 libsnpguard_host_la_SOURCES += src/host/virt.c src/host/virt.h
 libsnpguard_host_la_SOURCES += src/host/gate.c src/host/gate.h
-libsnpguard_host_la_SOURCES += src/host/vmattest.c src/host/vmattest.h
+libsnpguard_host_la_SOURCES += src/host/vmattest.c src/host/vmattest.h src/host/session-host.h
+# Attestation on every start: one boot's records and failure action, the
+# channel stream driver, the hook worker and 'snpguard watch'.
+libsnpguard_host_la_SOURCES += src/host/boot.c src/host/boot.h
+libsnpguard_host_la_SOURCES += src/host/channel.c src/host/channel.h
+libsnpguard_host_la_SOURCES += src/host/hookworker.c src/host/hookworker.h
 # The guest image: a reproducible initramfs (newc) and its builder.
 libsnpguard_host_la_SOURCES += src/host/initramfs.c src/host/initramfs.h
 libsnpguard_host_la_SOURCES += src/host/guest-image.c src/host/guest-image.h

@@ -44,6 +44,7 @@ static const char *const event_kind_names[SNPG_EVENT_LAST] = {
     [SNPG_EVENT_STOP] = "stop",
     [SNPG_EVENT_ERROR] = "error",
     [SNPG_EVENT_UNDEFINE] = "undefine",
+    [SNPG_EVENT_START] = "start",
 };
 
 static const char *const verdict_names[SNPG_VERDICT_LAST] = {

@@ -82,6 +82,7 @@ typedef enum {
     SNPG_EVENT_STOP,            /* "stop" */
     SNPG_EVENT_ERROR,           /* "error" */
     SNPG_EVENT_UNDEFINE,        /* "undefine" */
+    SNPG_EVENT_START,           /* "start": a boot its verifier saw begin */
     SNPG_EVENT_LAST
 } SnpgEventKind;
 
