@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 
 #include "autocleanups.h"
+#include "boot.h"
 #include "cli-util.h"
 #include "cmd-define.h"
 #include "command.h"
@@ -53,6 +54,8 @@ typedef struct {
     char *state_dir;
     char *connect;
     char *verifier;
+    char **verifier_list;       /* every --verifier given: one verifier per VM */
+    char *agent_window;
     gboolean emulate;
     gboolean no_gate;
     gboolean print_xml;
@@ -82,6 +85,8 @@ options_clear(Options *o)
     g_free(o->state_dir);
     g_free(o->connect);
     g_free(o->verifier);
+    g_strfreev(o->verifier_list);
+    g_free(o->agent_window);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Options, options_clear)
 
@@ -173,6 +178,8 @@ make_record(xmlDoc *doc, const SnpgCliRegister *r, GError **error)
     rec->workflow = g_strdup(snpg_workflow_to_string(meta.workflow));
     rec->expected_measurement = g_strdup(hex);
     rec->verifier_mode = g_strdup(r->verifier_mode);
+    if (r->agent_window)
+        snpg_vm_record_set_setting(rec, SNPG_VM_SETTING_AGENT_WINDOW, r->agent_window);
     rec->failure_action = g_strdup(snpg_failure_action_to_string(meta.failure_action));
     rec->emulate = meta.emulate;
 
@@ -478,6 +485,8 @@ define(const char *name, Options *o)
     if (o->verifier && !g_str_equal(o->verifier, "hook") && !g_str_equal(o->verifier, "watch") &&
         !g_str_equal(o->verifier, "manual"))
         return USAGE(_("--verifier takes hook, watch or manual: '%s'"), o->verifier);
+    if (o->agent_window && !g_ascii_string_to_unsigned(o->agent_window, 10, 1, 86400, NULL, NULL))
+        return USAGE(_("--agent-window takes seconds, 1 to 86400: '%s'"), o->agent_window);
     if (o->emulate) {
         identity_file = snpg_gate_identity_path(state_dir, name);
         spec.identity_file = identity_file;
@@ -521,6 +530,7 @@ define(const char *name, Options *o)
     reg.state_dir = state_dir;
     reg.connect = o->connect;
     reg.verifier_mode = o->verifier ? o->verifier : "hook";
+    reg.agent_window = o->agent_window;
     reg.verifier_key = verifier_key;
     if (o->emulate) {
         if (!(trust_root = snpg_cli_emulate_trust_root(state_dir)))
@@ -578,7 +588,10 @@ run(int argc, char **argv)
           N_("State directory (default $SNPGUARD_STATE_DIR or /var/lib/snpguard)"), N_("DIR") },
         { "connect", 'c', 0, G_OPTION_ARG_STRING, &o.connect,
           N_("libvirt URI (default qemu:///system)"), N_("URI") },
-        { "verifier", 0, 0, G_OPTION_ARG_STRING, &o.verifier,
+        { "agent-window", 0, 0, G_OPTION_ARG_STRING, &o.agent_window,
+          N_("Seconds the verifier waits for the guest's agent after a start (default 120)"),
+          N_("S") },
+        { "verifier", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.verifier_list,
           N_("Who attests the VM and releases its key: hook (default), watch or manual"),
           N_("MODE") },
         { "print-xml", 0, 0, G_OPTION_ARG_NONE, &o.print_xml,
@@ -599,6 +612,14 @@ run(int argc, char **argv)
         return USAGE(_("unexpected argument '%s'"), argv[2]);
     if (o.json && !o.print_xml)
         return USAGE(_("--json applies to --print-xml"));
+    /* Two verifiers would race for the one channel of every boot. */
+    if (o.verifier_list && o.verifier_list[0]) {
+        for (guint i = 1; o.verifier_list[i]; i++)
+            if (!g_str_equal(o.verifier_list[i], o.verifier_list[0]))
+                return USAGE(_("a VM has one verifier: --verifier '%s' and --verifier '%s' "
+                               "both given"), o.verifier_list[0], o.verifier_list[i]);
+        o.verifier = g_strdup(o.verifier_list[0]);
+    }
     return define(argv[1], &o);
 }
 

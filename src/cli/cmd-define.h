@@ -20,6 +20,7 @@ typedef struct {
     const char *state_dir;      /* absolute */
     const char *connect;        /* libvirt URI, NULL: qemu:///system */
     const char *verifier_mode;  /* "hook", "watch" or "manual" */
+    const char *agent_window;   /* seconds (validated), NULL: the default */
     const char *verifier_key;   /* the identity that signs released keys (absolute) */
     const char *trust_root;     /* emulation: the simulator's ARK (absolute), else NULL */
     gboolean replace;           /* adopt: the libvirt domain exists and is redefined */

@@ -53,3 +53,4 @@ extern const SnpgCommand snpg_cmd_list, snpg_cmd_show, snpg_cmd_undefine;
 extern const SnpgCommand snpg_cmd_history;
 extern const SnpgCommand snpg_cmd_guest;
 extern const SnpgCommand snpg_cmd_hook;
+extern const SnpgCommand snpg_cmd_start, snpg_cmd_watch;

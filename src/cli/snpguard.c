@@ -23,6 +23,7 @@ static const SnpgCommand *const commands[] = {
     &snpg_cmd_history,
     &snpg_cmd_guest,
     &snpg_cmd_hook,
+    &snpg_cmd_start, &snpg_cmd_watch,
 };
 
 static const SnpgCommand *

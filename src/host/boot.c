@@ -10,6 +10,7 @@
 
 #include "boot.h"
 #include "domain.h"
+#include "virt.h"
 
 /* A boot's events: its start, a verdict, a release, an action and a stop;
  * a few retries at most. Looking further back only finds older boots. */
@@ -225,4 +226,69 @@ snpg_boot_log(GLogLevelFlags level, const char *vm, const char *boot_id, SnpgVer
                     : level & G_LOG_LEVEL_INFO ? "6" : "7";
     g_log_structured_array(level, fields, G_N_ELEMENTS(fields));
     g_free((char *)fields[2].value);
+}
+
+char *
+snpg_boot_start_domain(const char *uri, const char *name, GError **error)
+{
+    virConnectPtr conn = virConnectOpenAuth(uri ? uri : "qemu:///system",
+                                            virConnectAuthPtrDefault, 0);
+    virDomainPtr dom = NULL;
+    char *boot_id = NULL;
+
+    if (!conn) {
+        g_set_error(error, SNPG_VIRT_ERROR, SNPG_VIRT_ERROR_CONNECT, _("cannot connect to '%s': %s"),
+                    uri ? uri : "qemu:///system", virGetLastErrorMessage());
+        return NULL;
+    }
+    if (!(dom = virDomainLookupByName(conn, name)) || virDomainCreate(dom) < 0 ||
+        !(boot_id = snpg_boot_id_of_domain(dom)))
+        g_set_error(error, SNPG_VIRT_ERROR, SNPG_VIRT_ERROR_FAILED, _("cannot start '%s': %s"), name,
+                    virGetLastErrorMessage());
+    if (dom)
+        virDomainFree(dom);
+    virConnectClose(conn);
+    return boot_id;
+}
+
+void
+snpg_boot_verdict_clear(SnpgBootVerdict *v)
+{
+    g_clear_pointer(&v->reasons, g_strfreev);
+    g_clear_pointer(&v->detail, g_free);
+    memset(v, 0, sizeof(*v));
+}
+
+static gboolean
+verdict_step(const SnpgEvent *ev, gpointer user_data, GError **error G_GNUC_UNUSED)
+{
+    struct { const char *boot_id; SnpgBootVerdict *v; } *w = user_data;
+
+    if (!ev->boot_id || !g_str_equal(ev->boot_id, w->boot_id))
+        return TRUE;
+    if (ev->kind == SNPG_EVENT_ATTESTATION) {
+        snpg_boot_verdict_clear(w->v);
+        w->v->verdict = ev->verdict;
+        w->v->reasons = g_strdupv(ev->reasons);
+        w->v->detail = g_strdup(ev->detail);
+    } else if (ev->kind == SNPG_EVENT_KEY_RELEASE) {
+        w->v->key_released = TRUE;
+        w->v->key_confirmed = ev->verdict == SNPG_VERDICT_ACCEPTED;
+    } else if (ev->kind == SNPG_EVENT_FAILURE_ACTION) {
+        w->v->failure_action = TRUE;
+    } else if (ev->kind == SNPG_EVENT_START) {
+        snpg_boot_verdict_clear(w->v);   /* what came before was an older boot with this id */
+    }
+    return TRUE;
+}
+
+gboolean
+snpg_boot_get_verdict(SnpgRegistry *reg, const char *vm, const char *boot_id,
+                      SnpgBootVerdict *ret, GError **error)
+{
+    struct { const char *boot_id; SnpgBootVerdict *v; } w = { boot_id, ret };
+
+    memset(ret, 0, sizeof(*ret));
+    return snpg_registry_foreach_event(reg, vm, BOOT_EVENTS_SCAN, SNPG_HISTORY_DEFAULT,
+                                       verdict_step, &w, error);
 }

@@ -70,3 +70,22 @@ void snpg_boot_apply_failure_action(SnpgRegistry *reg, const SnpgVmRecord *rec, 
  * (SNPGUARD_VM, SNPGUARD_BOOT_ID, SNPGUARD_VERDICT) for the journal. */
 void snpg_boot_log(GLogLevelFlags level, const char *vm, const char *boot_id, SnpgVerdict verdict,
                    const char *format, ...) G_GNUC_PRINTF(5, 6);
+
+/* Starts the defined domain name (virDomainCreate) over uri (NULL: the
+ * default) and returns the new boot's id. */
+char *snpg_boot_start_domain(const char *uri, const char *name, GError **error);
+
+typedef struct {
+    SnpgVerdict verdict;        /* of the boot's "attestation"; NONE: none yet */
+    GStrv reasons;
+    char *detail;
+    gboolean key_released;      /* a "key-release" event */
+    gboolean key_confirmed;     /* ... whose receipt was confirmed */
+    gboolean failure_action;    /* a "failure-action" event */
+} SnpgBootVerdict;
+
+void snpg_boot_verdict_clear(SnpgBootVerdict *v);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SnpgBootVerdict, snpg_boot_verdict_clear)
+/* The verdict recorded for the boot boot_id of vm so far. */
+gboolean snpg_boot_get_verdict(SnpgRegistry *reg, const char *vm, const char *boot_id,
+                               SnpgBootVerdict *ret, GError **error);

@@ -29,6 +29,7 @@ libsnpguard_host_la_SOURCES += src/host/vmattest.c src/host/vmattest.h src/host/
 libsnpguard_host_la_SOURCES += src/host/boot.c src/host/boot.h
 libsnpguard_host_la_SOURCES += src/host/channel.c src/host/channel.h
 libsnpguard_host_la_SOURCES += src/host/hookworker.c src/host/hookworker.h
+libsnpguard_host_la_SOURCES += src/host/watch.c src/host/watch.h
 # The guest image: a reproducible initramfs (newc) and its builder.
 libsnpguard_host_la_SOURCES += src/host/initramfs.c src/host/initramfs.h
 libsnpguard_host_la_SOURCES += src/host/guest-image.c src/host/guest-image.h
