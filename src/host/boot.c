@@ -144,6 +144,29 @@ snpg_boot_get_state(SnpgRegistry *reg, const char *vm, const char *boot_id, Snpg
     return TRUE;
 }
 
+static gboolean
+latest_step(const SnpgEvent *ev, gpointer user_data, GError **error G_GNUC_UNUSED)
+{
+    char **latest = user_data;
+
+    if (ev->boot_id) {
+        g_free(*latest);
+        *latest = g_strdup(ev->boot_id);
+    }
+    return TRUE;
+}
+
+char *
+snpg_boot_latest(SnpgRegistry *reg, const char *vm)
+{
+    char *latest = NULL;
+
+    if (!snpg_registry_foreach_event(reg, vm, BOOT_EVENTS_SCAN, SNPG_HISTORY_DEFAULT,
+                                     latest_step, &latest, NULL))
+        g_clear_pointer(&latest, g_free);
+    return latest;
+}
+
 void
 snpg_boot_record(SnpgRegistry *reg, const char *vm, const char *boot_id, SnpgEventKind kind,
                  const char *detail)

@@ -52,6 +52,10 @@ typedef struct {
 gboolean snpg_boot_get_state(SnpgRegistry *reg, const char *vm, const char *boot_id,
                              SnpgBootState *ret, GError **error);
 
+/* The boot id of the newest event of vm that has one (the boot a "stop"
+ * without a domain id belongs to), or NULL. */
+char *snpg_boot_latest(SnpgRegistry *reg, const char *vm);
+
 /* Records "start" (detail: which verifier saw it) or "stop" for the boot;
  * failures are logged, never fatal: a stop cannot be refused. */
 void snpg_boot_record(SnpgRegistry *reg, const char *vm, const char *boot_id, SnpgEventKind kind,

@@ -290,6 +290,10 @@ snpg_hook_worker_stopped(const char *state_dir, const char *name, xmlDoc *live, 
         return error == NULL || *error == NULL;
     if (g_str_equal(snpg_boot_verifier_mode(rec), SNPG_VERIFIER_WATCH))
         return TRUE;
+    /* libvirt has dropped the domain id from the XML by now: the boot is
+     * the newest one recorded. */
+    if (!boot_id)
+        boot_id = snpg_boot_latest(reg, name);
     snpg_boot_record(reg, name, boot_id, SNPG_EVENT_STOP, "stopped");
     return TRUE;
 }
