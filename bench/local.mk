@@ -54,3 +54,10 @@ bench-history: all bench/bench-history$(EXEEXT)
 	$(SHELL) $(top_srcdir)/bench/history $(abs_builddir)/bench/bench-history$(EXEEXT) \
 		$(abs_builddir)/snpguard
 .PHONY: bench-history
+
+# Attestation on every start through real libvirtd + QEMU (root; it skips
+# otherwise): host overhead of the hook worker and of snpguard watch.
+EXTRA_DIST += bench/start
+bench-start: all
+	$(SHELL) $(top_srcdir)/bench/start $(abs_builddir)/snpguard
+.PHONY: bench-start

@@ -20,3 +20,8 @@ dist_man_MANS += docs/snpguard-define.1
 EXTRA_DIST += docs/libvirt.md
 dist_man_MANS += docs/snpguard-history.1 docs/snpguard-list.1
 dist_man_MANS += docs/snpguard-guest.1
+# Attestation on every start.
+if ENABLE_HOST
+dist_man_MANS += docs/snpguard-start.1 docs/snpguard-watch.8
+endif
+EXTRA_DIST += docs/deployment.md

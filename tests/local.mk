@@ -193,6 +193,13 @@ GUEST_BOOT_LOG = tests/integration/test-guest-boot.sh.log
 $(GUEST_BOOT_LOG): tests/integration/test-guest-build.sh.log
 LIBVIRT_DEFINE_LOG = tests/integration/test-libvirt-define.sh.log
 $(LIBVIRT_DEFINE_LOG): tests/integration/test-guest-build.sh.log
+# Attestation on every start: the hook worker and snpguard watch.
+TESTS += tests/integration/test-attest-on-start.sh tests/integration/test-watch.sh
+EXTRA_DIST += tests/integration/test-attest-on-start.sh tests/integration/test-watch.sh
+ATTEST_ON_START_LOG = tests/integration/test-attest-on-start.sh.log
+$(ATTEST_ON_START_LOG): tests/integration/test-guest-build.sh.log
+WATCH_LOG = tests/integration/test-watch.sh.log
+$(WATCH_LOG): tests/integration/test-guest-build.sh.log
 # A static agent for the guest image, built on demand by the tests when this
 # build's own snpguard-agent is not static (configure --enable-static-agent).
 EXTRA_PROGRAMS += tests/integration/snpguard-agent-static

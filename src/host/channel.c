@@ -24,6 +24,7 @@ struct _SnpgChannel {
     int deliver_timer;          /* the deferred done call; -1: none */
     gboolean finished;          /* the stream is closed, done is due */
     guint64 bytes_received;
+    gint64 opened_us, hello_sent_us, first_byte_us, host_us;
     SnpgSessionStatus status;
     GError *error;
 };
@@ -52,6 +53,10 @@ deliver_cb(int timer G_GNUC_UNUSED, void *opaque)
     outcome.result = snpg_verifier_session_result(ch->session);
     outcome.error = ch->error;
     outcome.bytes_received = ch->bytes_received;
+    outcome.opened_us = ch->opened_us;
+    outcome.hello_sent_us = ch->hello_sent_us;
+    outcome.first_byte_us = ch->first_byte_us;
+    outcome.host_us = ch->host_us;
     ch->done(ch, &outcome, ch->user_data);
 }
 
@@ -111,6 +116,8 @@ flush_out(SnpgChannel *ch)
         }
         g_byte_array_remove_range(ch->out, 0, (guint)n);
     }
+    if (!ch->hello_sent_us)
+        ch->hello_sent_us = g_get_monotonic_time();
     return TRUE;
 }
 
@@ -134,9 +141,14 @@ drain_in(SnpgChannel *ch)
         if (n == 0) {
             ch->status = snpg_verifier_session_eof(ch->session, &error);
         } else {
+            gint64 t0 = g_get_monotonic_time();
+
+            if (!ch->first_byte_us)
+                ch->first_byte_us = t0;
             ch->bytes_received += (guint)n;
             ch->status = snpg_verifier_session_feed(ch->session, (const guint8 *)buf, (gsize)n,
                                                     ch->out, &error);
+            ch->host_us += g_get_monotonic_time() - t0;
         }
         if (error) {
             ch->error = error;
@@ -185,9 +197,14 @@ channel_step(SnpgChannel *ch)
 {
     int want;
 
+    gint64 t0 = g_get_monotonic_time();
+    gboolean flushed;
+
     if (ch->finished)
         return;
-    if (!flush_out(ch))
+    flushed = flush_out(ch);
+    ch->host_us += g_get_monotonic_time() - t0;
+    if (!flushed)
         return;
     if (ch->status != SNPG_SESSION_NEED_MORE && (ch->status == SNPG_SESSION_FAILED ||
                                                  ch->out->len == 0)) {
@@ -253,6 +270,7 @@ snpg_channel_open(virDomainPtr dom, const char *target, const SnpgVerifierConfig
     ch->timer = -1;
     ch->deliver_timer = -1;
     ch->status = SNPG_SESSION_NEED_MORE;
+    ch->opened_us = g_get_monotonic_time();
     if (!(ch->session = snpg_verifier_session_new(config, &local))) {
         g_propagate_error(error, local);
         snpg_channel_free(ch);

@@ -30,6 +30,15 @@ typedef struct {
     /* How many bytes the agent sent: 0 means it never spoke (not up yet,
      * or the domain went away before its agent ran). */
     guint64 bytes_received;
+    /* Timing (g_get_monotonic_time() us), for the logs and the benchmark:
+     * when the channel was opened, when HELLO had left, when the agent's
+     * first byte arrived, and the time snpguard itself spent on the session
+     * (feeding the step machine: verification, sealing the key; and
+     * sending), the rest being the guest's and the transport's. */
+    gint64 opened_us;
+    gint64 hello_sent_us;
+    gint64 first_byte_us;
+    gint64 host_us;
 } SnpgChannelOutcome;
 
 /* Called once, from the event loop, when the session has ended and the

@@ -37,6 +37,7 @@ gboolean snpg_hook_worker_released(const char *state_dir, const char *name, xmlD
                                    GError **error);
 
 /* The worker itself, run in the detached process (exposed for tests):
- * returns the exit status. socket is the channel's unix socket. */
+ * returns the exit status. socket is the channel's unix socket;
+ * started_us (monotonic, 0: unknown) when the hook saw the start. */
 int snpg_hook_worker_run(const char *state_dir, const char *name, const char *socket,
-                         const char *boot_id);
+                         const char *boot_id, gint64 started_us);

@@ -156,6 +156,20 @@ channel_done(SnpgChannel *channel G_GNUC_UNUSED, const SnpgChannelOutcome *outco
 {
     Job *job = user_data;
 
+    if (outcome->reached && outcome->first_byte_us) {
+        /* The host's share: from the start event to HELLO on its way, and
+         * the time spent verifying and sealing; the rest is the guest's
+         * boot, its agent and the transport. */
+        gint64 to_hello = outcome->hello_sent_us - job->started_us;
+
+        snpg_boot_log(G_LOG_LEVEL_INFO, job->rec->name, job->boot_id, SNPG_VERDICT_NONE,
+                      "timing: host overhead %.1f ms (start event to first message %.1f ms, "
+                      "session %.1f ms); agent up after %.2f s; verdict after %.2f s",
+                      (to_hello + outcome->host_us) / 1000.0, to_hello / 1000.0,
+                      outcome->host_us / 1000.0,
+                      (outcome->first_byte_us - job->started_us) / 1e6,
+                      (g_get_monotonic_time() - job->started_us) / 1e6);
+    }
     if (!outcome->reached && job_should_retry(job, outcome->bytes_received, outcome->error)) {
         snpg_boot_log(G_LOG_LEVEL_INFO, job->rec->name, job->boot_id, SNPG_VERDICT_NONE,
                       "the agent is not ready (%s), trying again", outcome->error->message);

@@ -26,7 +26,6 @@ cp "$image/vmlinuz" "$it_work/vmlinuz"
 firmware=$it_work/OVMF.amdsev.fd
 head -c $((2 * 1024 * 1024 - 4096)) /dev/zero | tr '\0' '\377' > "$firmware"
 cat "$it_srcdir/tests/data/measure/ovmf_AmdSev_suffix.bin" >> "$firmware"
-truncate -s 1M "$it_work/root.img"
 
 state=$it_work/state
 export SNPGUARD_STATE_DIR="$state"
@@ -46,11 +45,13 @@ define_vm() {
     dv_name=$1
     shift
     track_domain "$dv_name"
+    # A disk of its own: QEMU locks it for writing.
+    truncate -s 1M "$it_work/root-$dv_name.img"
     cp "$image/initrd.img" "$it_work/initrd-$dv_name.img"
     "$SNPGUARD" define "$dv_name" --emulate --verifier watch --firmware "$firmware" \
         --kernel "$it_work/vmlinuz" --initrd "$it_work/initrd-$dv_name.img" \
         --append "console=ttyS0 quiet panic=-1" --memory 256 \
-        --workflow encrypted --disk "$it_work/root.img" \
+        --workflow encrypted --disk "$it_work/root-$dv_name.img" \
         --console-log "$it_work/$dv_name.console" "$@" > "$it_work/$dv_name.define" 2>&1 ||
         { sed 's/^/# define: /' "$it_work/$dv_name.define"; return 1; }
 }
