@@ -168,6 +168,16 @@ tests_unit_test_registry_CPPFLAGS = $(HOST_CPPFLAGS)
 tests_unit_test_registry_SOURCES = tests/unit/test-registry.c tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_registry_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
 tests_unit_test_registry_LDADD = libsnpguard-host.la $(TEST_LIBS) $(SQLITE_LIBS)
+# One boot's records (boot.h) and the hook's (hookworker.h), no libvirt.
+if ENABLE_HOST
+check_PROGRAMS += tests/unit/test-boot
+TESTS += tests/unit/test-boot
+endif
+tests_unit_test_boot_CPPFLAGS = $(HOST_CPPFLAGS)
+tests_unit_test_boot_SOURCES = tests/unit/test-boot.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_boot_CFLAGS = $(TEST_CFLAGS) $(XML_CFLAGS) $(LIBVIRT_CFLAGS)
+tests_unit_test_boot_LDADD = libsnpguard-host.la $(TEST_LIBS) $(XML_LIBS) $(SQLITE_LIBS) \
+	$(LIBVIRT_LIBS)
 
 # The root device: LUKS2 header checks and dm-verity verification on plain
 # files (no device-mapper needed), with libcryptsetup.
