@@ -22,6 +22,7 @@
 
 #include <glib/gi18n.h>
 
+#include "file.h"
 #include "hex.h"
 #include "identity.h"
 /* A statically linked agent (the attestation-only image) cannot carry the
@@ -69,6 +70,8 @@ static char *opt_verity;
 /* The root this agent opens before DONE, from the options or the kernel
  * command line: a LUKS2 device, or dm-verity; neither in a plain agent. */
 #define ROOT_NAME_DEFAULT "snpguard-root"
+/* Linux's COMMAND_LINE_SIZE is 2048 on x86; a little room beyond it. */
+#define CMDLINE_MAX 4096
 static const char *luks_device;
 #ifdef AGENT_OPENS_ROOT
 static SnpgVerityParams verity;
@@ -466,7 +469,13 @@ main(int argc, char **argv)
         return usage_error(_("--wait takes 0 (for ever) or a number of seconds, not '%g'"), opt_wait);
     if (opt_key_fd >= 0 && opt_key_out)
         return usage_error(_("give --key-fd or --key-out, not both"));
-    g_file_get_contents(opt_cmdline ? opt_cmdline : "/proc/cmdline", &cmdline, NULL, NULL);
+    /* The kernel bounds /proc/cmdline (COMMAND_LINE_SIZE); --cmdline files too. */
+    {
+        g_autoptr(GBytes) bytes = snpg_file_read(opt_cmdline ? opt_cmdline : "/proc/cmdline",
+                                                 CMDLINE_MAX, NULL);
+        if (bytes)
+            cmdline = g_strndup(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes));
+    }
     if ((code = configure_root(cmdline)) != EXIT_KEY)
         return code;
     /* A key is printed only when asked for explicitly. */
