@@ -199,23 +199,6 @@ print_refusal(const SnpgRefusal *refusal)
          text ? text : "", text ? "')" : "");
 }
 
-static gboolean
-write_all_fd(int fd, const guint8 *data, gsize len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n == 0)
-            errno = EIO;
-        if (n <= 0)
-            return FALSE;
-        data += n;
-        len -= (gsize)n;
-    }
-    return TRUE;
-}
-
 /* Hands the key on. A file is created exclusively with mode 0600 so that no
  * earlier file (or link an attacker planted) receives it, and synced before
  * the verifier is told the key arrived. */
@@ -235,7 +218,7 @@ deliver_key(SnpgSecret *key, GError **error)
                         _("cannot create '%s': %s"), opt_key_out, g_strerror(saved));
             return FALSE;
         }
-        ok = write_all_fd(fd, snpg_secret_data(key), snpg_secret_len(key)) && fsync(fd) == 0;
+        ok = snpg_file_write_fd(fd, snpg_secret_data(key), snpg_secret_len(key)) && fsync(fd) == 0;
         saved = errno;
         if (close(fd) != 0 && ok) {
             ok = FALSE;
@@ -250,7 +233,7 @@ deliver_key(SnpgSecret *key, GError **error)
         return ok;
     }
     /* A pipe or a terminal cannot be synced; written is delivered. */
-    if (!write_all_fd(fd, snpg_secret_data(key), snpg_secret_len(key))) {
+    if (!snpg_file_write_fd(fd, snpg_secret_data(key), snpg_secret_len(key))) {
         saved = errno;
         g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
                     _("cannot write the key to %s: %s"), what, g_strerror(saved));
