@@ -9,6 +9,7 @@
 #include <glib/gi18n.h>
 
 #include "attest-vm.h"
+#include "boot.h"
 #include "cli-util.h"
 #include "command.h"
 #include "domain.h"
@@ -57,7 +58,7 @@ snpg_cli_attest_vm(const char *name, const char *uri, const char *state_opt, dou
 {
     g_autoptr(GError) error = NULL;
     g_autofree char *state_dir = snpg_state_dir_resolve(state_opt);
-    g_autofree char *xml = NULL, *socket = NULL, *address = NULL;
+    g_autofree char *xml = NULL, *socket = NULL, *address = NULL, *boot_id = NULL;
     g_autoptr(SnpgRegistry) reg = NULL;
     g_autoptr(SnpgVmRecord) rec = NULL;
     g_autoptr(SnpgVirt) virt = NULL;
@@ -82,7 +83,9 @@ snpg_cli_attest_vm(const char *name, const char *uri, const char *state_opt, dou
     if ((fd = snpg_transport_connect(address, g_get_monotonic_time() + timeout_us, &error)) < 0)
         return fail_json(json, error->message);
     signal(SIGPIPE, SIG_IGN);
-    if (!snpg_vm_attest(reg, rec, fd, timeout_us, &out, &error)) {
+    /* The boot's id, so that 'snpguard start' of a manual VM finds the verdict. */
+    boot_id = snpg_boot_id_from_xml(live);
+    if (!snpg_vm_attest(reg, rec, boot_id, fd, timeout_us, &out, &error)) {
         close(fd);
         return fail_json(json, error->message);
     }

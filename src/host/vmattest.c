@@ -229,7 +229,8 @@ snpg_vm_verifier_finish(SnpgVmVerifier *v, SnpgRegistry *reg, gboolean reached,
 }
 
 gboolean
-snpg_vm_attest(SnpgRegistry *reg, const SnpgVmRecord *rec, int fd, gint64 read_timeout_us,
+snpg_vm_attest(SnpgRegistry *reg, const SnpgVmRecord *rec, const char *boot_id, int fd,
+               gint64 read_timeout_us,
                SnpgVmAttestOutcome *outcome, GError **error)
 {
     g_autoptr(SnpgVmVerifier) v = NULL;
@@ -238,7 +239,7 @@ snpg_vm_attest(SnpgRegistry *reg, const SnpgVmRecord *rec, int fd, gint64 read_t
     gboolean reached;
 
     memset(outcome, 0, sizeof(*outcome));
-    if (!(v = snpg_vm_verifier_new(reg, rec, NULL, read_timeout_us, error)))
+    if (!(v = snpg_vm_verifier_new(reg, rec, boot_id, read_timeout_us, error)))
         return FALSE;
     reached = snpg_session_run_verifier(fd, snpg_vm_verifier_config(v), &session, &local);
     snpg_vm_verifier_finish(v, reg, reached, &session, local, outcome);

@@ -33,10 +33,12 @@ char *snpg_vm_attest_channel_socket(xmlDoc *live, GError **error);
  * not closed): the policy from rec's reference values (plus, for the
  * emulation profile, the simulator's root this VM trusts), its disk key
  * from the key store, signed with the verifier identity whose pin the VM's
- * command line carries. Records the outcome in reg. FALSE only when the
+ * command line carries. Records the outcome in reg, under boot_id (boot.h;
+ * NULL: none) when given. FALSE only when the
  * inputs could not be prepared (nothing sent, an "error" event recorded);
- * a session that failed midway is TRUE with verdict ERROR and outcome->error. */
-gboolean snpg_vm_attest(SnpgRegistry *reg, const SnpgVmRecord *rec, int fd,
+ * a session that failed midway is TRUE with verdict ERROR (TIMEOUT for a
+ * missed deadline) and outcome->error. */
+gboolean snpg_vm_attest(SnpgRegistry *reg, const SnpgVmRecord *rec, const char *boot_id, int fd,
                         gint64 read_timeout_us, SnpgVmAttestOutcome *outcome, GError **error);
 
 /* One attestation of the VM rec prepared, for a session run by the caller
