@@ -11,7 +11,7 @@ libsnpguard_host_la_CPPFLAGS = $(HOST_CPPFLAGS) -DG_LOG_DOMAIN=\"snpguard-host\"
 libsnpguard_host_la_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS) $(XML_CFLAGS) \
 	$(SQLITE_CFLAGS) $(LIBVIRT_CFLAGS)
 libsnpguard_host_la_LIBADD = libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS) $(XML_LIBS) \
-	$(SQLITE_LIBS) $(LIBVIRT_LIBS)
+	$(SQLITE_LIBS)
 libsnpguard_host_la_SOURCES =
 # The domain XML: templates, launch inputs, snpguard's metadata.
 libsnpguard_host_la_SOURCES += src/host/domain.c src/host/domain.h
