@@ -252,8 +252,9 @@ test_existing_key_file_untouched(void)
     agent_start(&agent, args);
     /* The agent tells the verifier it could not hand the key on: released,
      * but not confirmed, with the reason. */
-    g_assert_false(verify_once(connect_agent(address), FALSE, &result));
+    g_assert_true(verify_once(connect_agent(address), FALSE, &result));
     g_assert_cmpint(agent_wait(&agent, &err), ==, 1);
+    g_assert_cmpint(result.verdict, ==, SNPG_VERDICT_ACCEPTED);
     g_assert_true(result.key_sent);
     g_assert_false(result.key_confirmed);
     g_assert_cmpuint(result.delivery_refusal.n_reasons, ==, 1);
@@ -282,8 +283,9 @@ test_closed_key_pipe_not_confirmed(void)
 
     agent_start_piped(&agent, args, &out);
     close(out);
-    g_assert_false(verify_once(connect_agent(address), FALSE, &result));
+    g_assert_true(verify_once(connect_agent(address), FALSE, &result));
     g_assert_cmpint(agent_wait(&agent, &err), ==, 1);
+    g_assert_cmpint(result.verdict, ==, SNPG_VERDICT_ACCEPTED);
     g_assert_true(result.key_sent);
     g_assert_false(result.key_confirmed);
     g_assert_cmpuint(result.delivery_refusal.reasons[0], ==, SNPG_PROTO_REASON_DELIVERY);
