@@ -55,4 +55,21 @@ if [ -n "$hits" ]; then
     printf '%s\n%s\n\n' "$hits" "-> only guest/luks.c includes libcryptsetup.h"
     status=1
 fi
+# libvirt is loaded, never linked: only src/host/virt-api.h includes its
+# headers, and every call goes through that table (virt-api.h says why).
+# The hook's own path and the gate never reach it (a hook that calls
+# libvirt deadlocks the daemon; the hook's detached worker may, once the
+# hook has returned).
+hits=$(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<libvirt/' "$top/src" \
+       --include='*.c' --include='*.h' 2>/dev/null | grep -v "^$top/src/host/virt-api\.h:")
+hits2=$(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"(virt|virt-api|boot|channel|watch)\.h"' \
+        "$top/src/cli/cmd-hook.c" "$top/src/host/gate.c" "$top/src/host/gate.h" \
+        "$top/src/host/hookworker.h" 2>/dev/null)
+hits3=$(grep -rnE '\<vir[A-Z][A-Za-z]*[[:space:]]*\(' "$top/src" --include='*.c' 2>/dev/null |
+        grep -vE '^[^:]*:[0-9]+:[[:space:]]*(/\*|\*)')
+if [ -n "$hits$hits2$hits3" ]; then
+    printf '%s\n%s\n\n' "$hits$hits2$hits3" \
+        "-> libvirt only through virt-api.h's table (VIR(Name)(...)), never for the hook or the gate"
+    status=1
+fi
 exit $status

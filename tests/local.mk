@@ -176,8 +176,7 @@ endif
 tests_unit_test_boot_CPPFLAGS = $(HOST_CPPFLAGS)
 tests_unit_test_boot_SOURCES = tests/unit/test-boot.c tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_boot_CFLAGS = $(TEST_CFLAGS) $(XML_CFLAGS) $(LIBVIRT_CFLAGS)
-tests_unit_test_boot_LDADD = libsnpguard-host.la $(TEST_LIBS) $(XML_LIBS) $(SQLITE_LIBS) \
-	$(LIBVIRT_LIBS)
+tests_unit_test_boot_LDADD = libsnpguard-host.la $(TEST_LIBS) $(XML_LIBS) $(SQLITE_LIBS)
 
 # The root device: LUKS2 header checks and dm-verity verification on plain
 # files (no device-mapper needed), with libcryptsetup.

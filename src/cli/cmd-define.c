@@ -238,7 +238,7 @@ snpg_cli_register_domain(xmlDoc *doc, const SnpgCliRegister *r)
     g_autoptr(SnpgVmRecord) rec = NULL;
     g_autoptr(SnpgVmRecord) existing = NULL;
     g_autoptr(SnpgSecret) key = NULL;
-    g_autofree char *xml = NULL, *uuid = NULL;
+    g_autofree char *xml = NULL, *uuid = NULL, *previous = NULL;
     gboolean defined = FALSE;
     guint removed = 0;
 
@@ -270,13 +270,17 @@ snpg_cli_register_domain(xmlDoc *doc, const SnpgCliRegister *r)
         !(key = snpg_keystore_create(r->state_dir, rec->uuid, &rec->key_path, &error)))
         return FAIL("%s", error->message);
     xml = snpg_domain_to_string(doc);
+    /* adopt NAME redefines the domain: keep its definition to put back. */
+    if (r->replace && !(previous = snpg_virt_get_xml(virt, rec->name, FALSE, &error)))
+        return FAIL("%s", error->message);
     if (!snpg_registry_begin(reg, &error) || !snpg_registry_add_vm(reg, rec, &error) ||
         !(defined = snpg_virt_define(virt, rec->name, xml, r->replace, &error)) ||
         !snpg_registry_commit(reg, &error)) {
         g_autoptr(GError) undo = NULL;
 
         snpg_registry_rollback(reg);
-        if (defined && !r->replace && !snpg_virt_undefine(virt, rec->name, &undo))
+        if (defined && (r->replace ? !snpg_virt_define(virt, rec->name, previous, TRUE, &undo)
+                                   : !snpg_virt_undefine(virt, rec->name, &undo)))
             fprintf(stderr, _("snpguard: cannot undo the libvirt definition of '%s': %s\n"),
                     rec->name, undo->message);
         if (rec->key_path && !snpg_keystore_delete(r->state_dir, rec->key_path, &undo))

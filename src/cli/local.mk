@@ -24,7 +24,7 @@ snpguard_SOURCES += src/cli/measure-explain.c src/cli/measure-explain.h src/cli/
 snpguard_CFLAGS += $(XML_CFLAGS) $(SQLITE_CFLAGS) $(LIBVIRT_CFLAGS)
 # The registry commands (history, list) and the host library they use.
 snpguard_SOURCES += src/cli/cmd-history.c src/cli/cmd-list.c
-snpguard_LDADD += libsnpguard-host.la libsnpguard-core.la $(XML_LIBS) $(SQLITE_LIBS) $(LIBVIRT_LIBS)
+snpguard_LDADD += libsnpguard-host.la libsnpguard-core.la $(XML_LIBS) $(SQLITE_LIBS)
 snpguard_SOURCES += src/cli/cmd-guest.c
 snpguard_SOURCES += src/cli/cmd-hook.c
 # Attestation on every start: start NAME and the long-running verifier.

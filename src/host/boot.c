@@ -5,10 +5,10 @@
 #include <string.h>
 
 #include <glib/gi18n.h>
-#include <libvirt/virterror.h>
 #include <libxml/xpath.h>
 
 #include "boot.h"
+#include "virt-api.h"
 #include "domain.h"
 #include "virt.h"
 
@@ -92,9 +92,9 @@ char *
 snpg_boot_id_of_domain(virDomainPtr dom)
 {
     char uuid[VIR_UUID_STRING_BUFLEN];
-    int id = (int)virDomainGetID(dom);
+    int id = (int)VIR(DomainGetID)(dom);
 
-    if (virDomainGetUUIDString(dom, uuid) < 0)
+    if (VIR(DomainGetUUIDString)(dom, uuid) < 0)
         return NULL;
     return snpg_boot_id(uuid, id);
 }
@@ -196,18 +196,18 @@ snpg_boot_apply_failure_action(SnpgRegistry *reg, const SnpgVmRecord *rec, virDo
 
     if (action < 0)
         action = SNPG_FAILURE_DESTROY;  /* an unknown action must not keep a VM running */
-    if (virDomainIsActive(dom) != 1 || !(now_boot = snpg_boot_id_of_domain(dom)) ||
+    if (VIR(DomainIsActive)(dom) != 1 || !(now_boot = snpg_boot_id_of_domain(dom)) ||
         !boot_id || !g_str_equal(now_boot, boot_id)) {
         detail = g_strdup_printf("%s: not applied, the boot has ended",
                                  snpg_failure_action_to_string(action));
     } else if (action == SNPG_FAILURE_DESTROY) {
-        rc = virDomainDestroy(dom);
+        rc = VIR(DomainDestroy)(dom);
     } else if (action == SNPG_FAILURE_PAUSE) {
-        rc = virDomainSuspend(dom);
+        rc = VIR(DomainSuspend)(dom);
     }
     if (!detail && rc < 0)
         detail = g_strdup_printf("%s: failed: %s", snpg_failure_action_to_string(action),
-                                 virGetLastErrorMessage());
+                                 VIR(GetLastErrorMessage)());
     else if (!detail)
         detail = g_strdup_printf("%s: %s", snpg_failure_action_to_string(action),
                                  action == SNPG_FAILURE_DESTROY ? "the domain was destroyed"
@@ -254,23 +254,25 @@ snpg_boot_log(GLogLevelFlags level, const char *vm, const char *boot_id, SnpgVer
 char *
 snpg_boot_start_domain(const char *uri, const char *name, GError **error)
 {
-    virConnectPtr conn = virConnectOpenAuth(uri ? uri : "qemu:///system",
-                                            virConnectAuthPtrDefault, 0);
+    virConnectPtr conn;
     virDomainPtr dom = NULL;
     char *boot_id = NULL;
 
+    if (!snpg_virt_api_load(error))
+        return NULL;
+    conn = VIR(ConnectOpenAuth)(uri ? uri : "qemu:///system", *VIR(ConnectAuthPtrDefault), 0);
     if (!conn) {
         g_set_error(error, SNPG_VIRT_ERROR, SNPG_VIRT_ERROR_CONNECT, _("cannot connect to '%s': %s"),
-                    uri ? uri : "qemu:///system", virGetLastErrorMessage());
+                    uri ? uri : "qemu:///system", VIR(GetLastErrorMessage)());
         return NULL;
     }
-    if (!(dom = virDomainLookupByName(conn, name)) || virDomainCreate(dom) < 0 ||
+    if (!(dom = VIR(DomainLookupByName)(conn, name)) || VIR(DomainCreate)(dom) < 0 ||
         !(boot_id = snpg_boot_id_of_domain(dom)))
         g_set_error(error, SNPG_VIRT_ERROR, SNPG_VIRT_ERROR_FAILED, _("cannot start '%s': %s"), name,
-                    virGetLastErrorMessage());
+                    VIR(GetLastErrorMessage)());
     if (dom)
-        virDomainFree(dom);
-    virConnectClose(conn);
+        VIR(DomainFree)(dom);
+    VIR(ConnectClose)(conn);
     return boot_id;
 }
 

@@ -11,7 +11,7 @@
 #pragma once
 
 #include <glib.h>
-#include <libvirt/libvirt.h>
+#include "virt-api.h"
 #include <libxml/tree.h>
 
 #include "registry.h"

@@ -4,9 +4,9 @@
 #include <limits.h>
 
 #include <glib/gi18n.h>
-#include <libvirt/virterror.h>
 
 #include "channel.h"
+#include "virt-api.h"
 
 G_DEFINE_QUARK(snpg-channel-error-quark, snpg_channel_error)
 
@@ -34,7 +34,7 @@ static void channel_step(SnpgChannel *ch);
 static const char *
 virt_message(void)
 {
-    const char *msg = virGetLastErrorMessage();
+    const char *msg = VIR(GetLastErrorMessage)();
 
     return msg ? msg : _("unknown libvirt error");
 }
@@ -47,7 +47,7 @@ deliver_cb(int timer G_GNUC_UNUSED, void *opaque)
     SnpgChannel *ch = opaque;
     SnpgChannelOutcome outcome = { 0 };
 
-    virEventRemoveTimeout(ch->deliver_timer);
+    VIR(EventRemoveTimeout)(ch->deliver_timer);
     ch->deliver_timer = -1;
     outcome.reached = ch->status == SNPG_SESSION_DONE;
     outcome.result = snpg_verifier_session_result(ch->session);
@@ -69,20 +69,20 @@ channel_finish(SnpgChannel *ch)
         return;
     ch->finished = TRUE;
     if (ch->stream_events >= 0) {
-        virStreamEventRemoveCallback(ch->stream);
+        VIR(StreamEventRemoveCallback)(ch->stream);
         ch->stream_events = -1;
     }
     if (ch->timer >= 0) {
-        virEventRemoveTimeout(ch->timer);
+        VIR(EventRemoveTimeout)(ch->timer);
         ch->timer = -1;
     }
     if (ch->status == SNPG_SESSION_DONE && ch->out->len == 0) {
-        if (virStreamFinish(ch->stream) < 0)
-            virStreamAbort(ch->stream);
+        if (VIR(StreamFinish)(ch->stream) < 0)
+            VIR(StreamAbort)(ch->stream);
     } else {
-        virStreamAbort(ch->stream);
+        VIR(StreamAbort)(ch->stream);
     }
-    ch->deliver_timer = virEventAddTimeout(0, deliver_cb, ch, NULL);
+    ch->deliver_timer = VIR(EventAddTimeout)(0, deliver_cb, ch, NULL);
     if (ch->deliver_timer < 0)
         g_warning("cannot schedule the end of a channel session: no event loop");
 }
@@ -103,7 +103,7 @@ static gboolean
 flush_out(SnpgChannel *ch)
 {
     while (ch->out->len > 0) {
-        int n = virStreamSend(ch->stream, (const char *)ch->out->data,
+        int n = VIR(StreamSend)(ch->stream, (const char *)ch->out->data,
                               MIN(ch->out->len, (guint)INT_MAX));
 
         if (n == -2)
@@ -129,7 +129,7 @@ drain_in(SnpgChannel *ch)
 
     while (ch->status == SNPG_SESSION_NEED_MORE) {
         GError *error = NULL;
-        int n = virStreamRecv(ch->stream, buf, sizeof(buf));
+        int n = VIR(StreamRecv)(ch->stream, buf, sizeof(buf));
 
         if (n == -2)
             return;
@@ -217,7 +217,7 @@ channel_step(SnpgChannel *ch)
     if (ch->out->len > 0)
         want |= VIR_STREAM_EVENT_WRITABLE;
     if (want != ch->stream_events) {
-        if (virStreamEventUpdateCallback(ch->stream, want) < 0) {
+        if (VIR(StreamEventUpdateCallback)(ch->stream, want) < 0) {
             fail(ch, g_error_new(SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_IO,
                                  _("cannot watch the attestation channel: %s"),
                                  virt_message()));
@@ -232,10 +232,10 @@ channel_step(SnpgChannel *ch)
         if (deadline != G_MAXINT64)
             wait_ms = MAX((deadline - g_get_monotonic_time() + 999) / 1000, 0);
         /* libvirt's timers are periodic: re-armed on every step. */
-        virEventUpdateTimeout(ch->timer, (int)MIN(wait_ms, (gint64)INT_MAX));
+        VIR(EventUpdateTimeout)(ch->timer, (int)MIN(wait_ms, (gint64)INT_MAX));
     } else {
         /* The verdict is in; only the last bytes are waiting to leave. */
-        virEventUpdateTimeout(ch->timer, -1);
+        VIR(EventUpdateTimeout)(ch->timer, -1);
     }
 }
 
@@ -248,17 +248,19 @@ snpg_channel_open(virDomainPtr dom, const char *target, const SnpgVerifierConfig
     GError *local = NULL;
 
     g_return_val_if_fail(dom != NULL && config != NULL && done != NULL, NULL);
-    if (!(st = virStreamNew(virDomainGetConnect(dom), VIR_STREAM_NONBLOCK))) {
+    /* dom came from libvirt: the table is loaded. */
+    g_return_val_if_fail(snpg_virt_api()->StreamNew != NULL, NULL);
+    if (!(st = VIR(StreamNew)(VIR(DomainGetConnect)(dom), VIR_STREAM_NONBLOCK))) {
         g_set_error(error, SNPG_CHANNEL_ERROR, SNPG_CHANNEL_ERROR_OPEN,
                     _("cannot create a libvirt stream: %s"), virt_message());
         return NULL;
     }
-    if (virDomainOpenChannel(dom, target ? target : SNPG_CHANNEL_TARGET, st, 0) < 0) {
+    if (VIR(DomainOpenChannel)(dom, target ? target : SNPG_CHANNEL_TARGET, st, 0) < 0) {
         g_set_error(error, SNPG_CHANNEL_ERROR, SNPG_CHANNEL_ERROR_OPEN,
                     _("cannot open the channel '%s' of domain '%s': %s"),
-                    target ? target : SNPG_CHANNEL_TARGET, virDomainGetName(dom),
+                    target ? target : SNPG_CHANNEL_TARGET, VIR(DomainGetName)(dom),
                     virt_message());
-        virStreamFree(st);
+        VIR(StreamFree)(st);
         return NULL;
     }
     ch = g_new0(SnpgChannel, 1);
@@ -276,14 +278,14 @@ snpg_channel_open(virDomainPtr dom, const char *target, const SnpgVerifierConfig
         snpg_channel_free(ch);
         return NULL;
     }
-    if (virStreamEventAddCallback(st, VIR_STREAM_EVENT_READABLE | VIR_STREAM_EVENT_ERROR |
+    if (VIR(StreamEventAddCallback)(st, VIR_STREAM_EVENT_READABLE | VIR_STREAM_EVENT_ERROR |
                                   VIR_STREAM_EVENT_HANGUP, stream_cb, ch, NULL) < 0 ||
         (ch->stream_events = VIR_STREAM_EVENT_READABLE | VIR_STREAM_EVENT_ERROR |
                              VIR_STREAM_EVENT_HANGUP,
-         (ch->timer = virEventAddTimeout(-1, timer_cb, ch, NULL)) < 0)) {
+         (ch->timer = VIR(EventAddTimeout)(-1, timer_cb, ch, NULL)) < 0)) {
         g_set_error(error, SNPG_CHANNEL_ERROR, SNPG_CHANNEL_ERROR_OPEN,
                     _("cannot watch the channel of domain '%s' (is an event loop "
-                      "registered?): %s"), virDomainGetName(dom), virt_message());
+                      "registered?): %s"), VIR(DomainGetName)(dom), virt_message());
         snpg_channel_free(ch);
         return NULL;
     }
@@ -298,14 +300,14 @@ snpg_channel_free(SnpgChannel *ch)
     if (!ch)
         return;
     if (ch->stream_events >= 0)
-        virStreamEventRemoveCallback(ch->stream);
+        VIR(StreamEventRemoveCallback)(ch->stream);
     if (ch->timer >= 0)
-        virEventRemoveTimeout(ch->timer);
+        VIR(EventRemoveTimeout)(ch->timer);
     if (ch->deliver_timer >= 0)
-        virEventRemoveTimeout(ch->deliver_timer);
+        VIR(EventRemoveTimeout)(ch->deliver_timer);
     if (!ch->finished)
-        virStreamAbort(ch->stream);
-    virStreamFree(ch->stream);
+        VIR(StreamAbort)(ch->stream);
+    VIR(StreamFree)(ch->stream);
     g_clear_pointer(&ch->session, snpg_verifier_session_free);
     g_byte_array_unref(ch->out);
     g_clear_error(&ch->error);

@@ -13,7 +13,7 @@
 #pragma once
 
 #include <glib.h>
-#include <libvirt/libvirt.h>
+#include "virt-api.h"
 
 #include "session-host.h"
 

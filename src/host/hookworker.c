@@ -10,10 +10,9 @@
 #include <unistd.h>
 
 #include <glib/gi18n.h>
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 
 #include "boot.h"
+#include "virt-api.h"
 #include "hookworker.h"
 #include "registry.h"
 #include "statedir.h"
@@ -39,11 +38,13 @@ lookup_boot_domain(const char *uri, const char *boot_id, virConnectPtr *ret_conn
     virConnectPtr conn;
     virDomainPtr dom;
 
-    virSetErrorFunc(NULL, silence_libvirt);
-    if (!(conn = virConnectOpen(uri ? uri : SNPG_VIRT_URI_DEFAULT)))
+    if (!snpg_virt_api_load(NULL))
         return NULL;
-    if (!(dom = virDomainLookupByUUIDString(conn, uuid))) {
-        virConnectClose(conn);
+    VIR(SetErrorFunc)(NULL, silence_libvirt);
+    if (!(conn = VIR(ConnectOpen)(uri ? uri : SNPG_VIRT_URI_DEFAULT)))
+        return NULL;
+    if (!(dom = VIR(DomainLookupByUUIDString)(conn, uuid))) {
+        VIR(ConnectClose)(conn);
         return NULL;
     }
     *ret_conn = conn;
@@ -62,20 +63,22 @@ apply_failure_action(SnpgRegistry *reg, const SnpgVmRecord *rec, const char *boo
         g_autoptr(SnpgEvent) ev = snpg_event_new(SNPG_EVENT_FAILURE_ACTION, rec->name);
         g_autoptr(GError) error = NULL;
 
+        const char *why = VIR(GetLastErrorMessage) ? VIR(GetLastErrorMessage)()
+                                                   : "libvirt cannot be loaded";
+
         snpg_boot_log(G_LOG_LEVEL_WARNING, rec->name, boot_id, verdict,
-                      "cannot apply the failure action: %s", virGetLastErrorMessage());
+                      "cannot apply the failure action: %s", why);
         ev->boot_id = g_strdup(boot_id);
         ev->verdict = verdict;
         ev->detail = g_strdup_printf("%s: failed: %s",
-                                     rec->failure_action ? rec->failure_action : "destroy",
-                                     virGetLastErrorMessage());
+                                     rec->failure_action ? rec->failure_action : "destroy", why);
         if (!snpg_registry_add_event(reg, ev, &error))
             g_warning("cannot record the failure action: %s", error->message);
         return;
     }
     snpg_boot_apply_failure_action(reg, rec, dom, boot_id, verdict);
-    virDomainFree(dom);
-    virConnectClose(conn);
+    VIR(DomainFree)(dom);
+    VIR(ConnectClose)(conn);
 }
 
 /* A failure worth another connection: the agent never sent its evidence

@@ -4,12 +4,11 @@
 #include <string.h>
 
 #include <glib/gi18n.h>
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
 
 #include "domain.h"
+#include "virt-api.h"
 #include "virt.h"
 
 G_DEFINE_QUARK(snpg-virt-error-quark, snpg_virt_error)
@@ -19,17 +18,32 @@ struct _SnpgVirt {
     char *uri;
 };
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
+/* libvirt is loaded when a connection is first opened, not linked (see
+ * virt-api.h): lv is its function table. */
+#define lv (*snpg_virt_api())
+
+static gboolean
+load_libvirt(GError **error)
+{
+    return snpg_virt_api_load(error) != NULL;
+}
+
+static void
+domain_free(virDomainPtr dom)
+{
+    lv.DomainFree(dom);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, domain_free)
 
 /* libvirt's last error as the message (it says what and why). */
 static void
 set_virt_error(GError **error, SnpgVirtError code, const char *what)
 {
-    virErrorPtr err = virGetLastError();
+    virErrorPtr err = lv.GetLastError();
 
     g_set_error(error, SNPG_VIRT_ERROR, code, "%s: %s", what,
                 err && err->message ? err->message : _("unknown libvirt error"));
-    virResetLastError();
+    lv.ResetLastError();
 }
 
 /* libvirt prints every error on stderr by default; we report them once. */
@@ -49,8 +63,10 @@ snpg_virt_open(const char *uri, GError **error)
 
     if (!uri)
         uri = SNPG_VIRT_URI_DEFAULT;
-    virSetErrorFunc(NULL, quiet_error_handler);
-    if (!(conn = virConnectOpen(uri))) {
+    if (!load_libvirt(error))
+        return NULL;
+    lv.SetErrorFunc(NULL, quiet_error_handler);
+    if (!(conn = lv.ConnectOpen(uri))) {
         what = g_strdup_printf(_("Cannot connect to libvirt at '%s'"), uri);
         set_virt_error(error, SNPG_VIRT_ERROR_CONNECT, what);
         return NULL;
@@ -66,7 +82,7 @@ snpg_virt_close(SnpgVirt *virt)
 {
     if (!virt)
         return;
-    virConnectClose(virt->conn);
+    lv.ConnectClose(virt->conn);
     g_free(virt->uri);
     g_free(virt);
 }
@@ -74,16 +90,16 @@ snpg_virt_close(SnpgVirt *virt)
 static virDomainPtr
 lookup(SnpgVirt *virt, const char *name, GError **error)
 {
-    virDomainPtr dom = virDomainLookupByName(virt->conn, name);
+    virDomainPtr dom = lv.DomainLookupByName(virt->conn, name);
 
     if (!dom) {
-        virErrorPtr err = virGetLastError();
+        virErrorPtr err = lv.GetLastError();
         gboolean missing = err && err->code == VIR_ERR_NO_DOMAIN;
 
         if (missing) {
             g_set_error(error, SNPG_VIRT_ERROR, SNPG_VIRT_ERROR_NOT_FOUND,
                         _("libvirt at '%s' has no domain '%s'"), virt->uri, name);
-            virResetLastError();
+            lv.ResetLastError();
         } else {
             g_autofree char *what = g_strdup_printf(_("Cannot look up domain '%s'"), name);
 
@@ -96,9 +112,9 @@ lookup(SnpgVirt *virt, const char *name, GError **error)
 gboolean
 snpg_virt_domain_exists(SnpgVirt *virt, const char *name)
 {
-    g_autoptr(virDomain) dom = virDomainLookupByName(virt->conn, name);
+    g_autoptr(virDomain) dom = lv.DomainLookupByName(virt->conn, name);
 
-    virResetLastError();
+    lv.ResetLastError();
     return dom != NULL;
 }
 
@@ -114,7 +130,7 @@ snpg_virt_define(SnpgVirt *virt, const char *name, const char *xml, gboolean rep
                     name);
         return FALSE;
     }
-    if (!(dom = virDomainDefineXML(virt->conn, xml))) {
+    if (!(dom = lv.DomainDefineXML(virt->conn, xml))) {
         g_autofree char *what = g_strdup_printf(_("libvirt refused to define '%s'"), name);
 
         set_virt_error(error, SNPG_VIRT_ERROR_FAILED, what);
@@ -130,12 +146,12 @@ snpg_virt_undefine(SnpgVirt *virt, const char *name, GError **error)
 
     if (!dom)
         return FALSE;
-    if (virDomainIsPersistent(dom) != 1) {
+    if (lv.DomainIsPersistent(dom) != 1) {
         g_set_error(error, SNPG_VIRT_ERROR, SNPG_VIRT_ERROR_NOT_FOUND,
                     _("libvirt's domain '%s' is not a defined (persistent) domain"), name);
         return FALSE;
     }
-    if (virDomainUndefine(dom) < 0) {
+    if (lv.DomainUndefine(dom) < 0) {
         g_autofree char *what = g_strdup_printf(_("libvirt refused to undefine '%s'"), name);
 
         set_virt_error(error, SNPG_VIRT_ERROR_FAILED, what);
@@ -152,12 +168,12 @@ snpg_virt_get_xml(SnpgVirt *virt, const char *name, gboolean live, GError **erro
 
     if (!dom)
         return NULL;
-    if (live && virDomainIsActive(dom) != 1) {
+    if (live && lv.DomainIsActive(dom) != 1) {
         g_set_error(error, SNPG_VIRT_ERROR, SNPG_VIRT_ERROR_NOT_RUNNING,
                     _("The domain '%s' is not running"), name);
         return NULL;
     }
-    if (!(xml = virDomainGetXMLDesc(dom, live ? 0 : VIR_DOMAIN_XML_INACTIVE))) {
+    if (!(xml = lv.DomainGetXMLDesc(dom, live ? 0 : VIR_DOMAIN_XML_INACTIVE))) {
         g_autofree char *what = g_strdup_printf(_("Cannot read the XML of '%s'"), name);
 
         set_virt_error(error, SNPG_VIRT_ERROR_FAILED, what);
@@ -239,7 +255,7 @@ snpg_virt_check_snp_host(SnpgVirt *virt, GError **error)
     g_autoptr(xmlDoc) doc = NULL;
     unsigned long version = 0;
 
-    if (virConnectGetLibVersion(virt->conn, &version) < 0) {
+    if (lv.ConnectGetLibVersion(virt->conn, &version) < 0) {
         set_virt_error(error, SNPG_VIRT_ERROR_FAILED, _("Cannot read libvirt's version"));
         return FALSE;
     }
@@ -249,13 +265,13 @@ snpg_virt_check_snp_host(SnpgVirt *virt, GError **error)
               "<launchSecurity type='sev-snp'>)"),
             version / 1000000, version / 1000 % 1000, version % 1000));
     {
-        char *raw = virConnectGetDomainCapabilities(virt->conn, NULL, "x86_64", "q35", "kvm", 0);
+        char *raw = lv.ConnectGetDomainCapabilities(virt->conn, NULL, "x86_64", "q35", "kvm", 0);
 
         if (raw) {
             caps = g_strdup(raw);
             free(raw);
         }
-        virResetLastError();
+        lv.ResetLastError();
     }
     if (caps)
         doc = xmlReadMemory(caps, (int)strlen(caps), "domcapabilities.xml", NULL,

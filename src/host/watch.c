@@ -6,10 +6,9 @@
 
 #include <glib-unix.h>
 #include <glib/gi18n.h>
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 
 #include "boot.h"
+#include "virt-api.h"
 #include "channel.h"
 #include "domain.h"
 #include "virt.h"
@@ -71,12 +70,12 @@ static void
 job_free(Job *job)
 {
     if (job->retry_timer >= 0)
-        virEventRemoveTimeout(job->retry_timer);
+        VIR(EventRemoveTimeout)(job->retry_timer);
     g_clear_pointer(&job->channel, snpg_channel_free);
     g_clear_pointer(&job->verifier, snpg_vm_verifier_free);
     g_clear_pointer(&job->rec, snpg_vm_record_free);
     if (job->dom)
-        virDomainFree(job->dom);
+        VIR(DomainFree)(job->dom);
     g_free(job->uuid);
     g_free(job->boot_id);
     g_free(job);
@@ -115,7 +114,7 @@ job_conclude(Job *job, gboolean reached, const SnpgVerifierResult *result, const
         w->opts.on_verdict(job->rec->name, job->boot_id, snpg_verdict_to_string(outcome.verdict),
                            job->started_us, g_get_monotonic_time(), w->opts.user_data);
     /* A domain that stopped mid-session has nothing left to act on. */
-    if (outcome.verdict != SNPG_VERDICT_ACCEPTED && virDomainIsActive(job->dom) == 1)
+    if (outcome.verdict != SNPG_VERDICT_ACCEPTED && VIR(DomainIsActive)(job->dom) == 1)
         snpg_boot_apply_failure_action(w->reg, job->rec, job->dom, job->boot_id,
                                        outcome.verdict);
     g_hash_table_remove(w->jobs, job->uuid);
@@ -126,7 +125,7 @@ retry_cb(int timer G_GNUC_UNUSED, void *opaque)
 {
     Job *job = opaque;
 
-    virEventRemoveTimeout(job->retry_timer);
+    VIR(EventRemoveTimeout)(job->retry_timer);
     job->retry_timer = -1;
     job_attempt(job);
 }
@@ -139,7 +138,7 @@ job_should_retry(Job *job, guint64 bytes_received, const GError *error)
     return bytes_received == 0 &&
            g_get_monotonic_time() + RETRY_MS * 1000 < job->deadline &&
            !g_error_matches(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_TIMEOUT) &&
-           virDomainIsActive(job->dom) == 1;
+           VIR(DomainIsActive)(job->dom) == 1;
 }
 
 static void
@@ -147,7 +146,7 @@ job_schedule_retry(Job *job)
 {
     g_clear_pointer(&job->channel, snpg_channel_free);
     g_clear_pointer(&job->verifier, snpg_vm_verifier_free);
-    job->retry_timer = virEventAddTimeout(RETRY_MS, retry_cb, job, NULL);
+    job->retry_timer = VIR(EventAddTimeout)(RETRY_MS, retry_cb, job, NULL);
 }
 
 static void
@@ -219,12 +218,12 @@ consider_domain(SnpgWatch *w, virDomainPtr dom, gboolean catch_up)
     g_autoptr(SnpgVmRecord) rec = NULL;
     g_autoptr(GError) error = NULL;
     SnpgBootState state = { 0 };
-    const char *name = virDomainGetName(dom);
+    const char *name = VIR(DomainGetName)(dom);
     Job *job;
 
-    if (virDomainGetUUIDString(dom, uuid) < 0 || g_hash_table_contains(w->jobs, uuid))
+    if (VIR(DomainGetUUIDString)(dom, uuid) < 0 || g_hash_table_contains(w->jobs, uuid))
         return;
-    if (!(xml = virDomainGetXMLDesc(dom, 0)) ||
+    if (!(xml = VIR(DomainGetXMLDesc)(dom, 0)) ||
         !(doc = snpg_domain_parse(xml, strlen(xml), name, &error)) ||
         !snpg_gate_domain_is_managed(doc))
         return;     /* unmanaged (or gone): never touched */
@@ -261,7 +260,7 @@ consider_domain(SnpgWatch *w, virDomainPtr dom, gboolean catch_up)
     job->uuid = g_strdup(uuid);
     job->boot_id = g_steal_pointer(&boot_id);
     job->dom = dom;
-    virDomainRef(dom);
+    VIR(DomainRef)(dom);
     job->rec = g_steal_pointer(&rec);
     job->retry_timer = -1;
     job->started_us = g_get_monotonic_time();
@@ -279,14 +278,14 @@ domain_stopped(SnpgWatch *w, virDomainPtr dom)
     g_autofree char *boot_id = NULL;
     gpointer key = NULL, value = NULL;
 
-    if (virDomainGetUUIDString(dom, uuid) < 0 ||
+    if (VIR(DomainGetUUIDString)(dom, uuid) < 0 ||
         !g_hash_table_steal_extended(w->boots, uuid, &key, &value))
         return;     /* not a watch-mode boot of ours */
     g_free(key);
     boot_id = value;
     /* A session still running ends by itself: its stream reads EOF. */
-    snpg_boot_record(w->reg, virDomainGetName(dom), boot_id, SNPG_EVENT_STOP, "stopped");
-    snpg_boot_log(G_LOG_LEVEL_INFO, virDomainGetName(dom), boot_id, SNPG_VERDICT_NONE,
+    snpg_boot_record(w->reg, VIR(DomainGetName)(dom), boot_id, SNPG_EVENT_STOP, "stopped");
+    snpg_boot_log(G_LOG_LEVEL_INFO, VIR(DomainGetName)(dom), boot_id, SNPG_VERDICT_NONE,
                   "stopped");
 }
 
@@ -309,15 +308,15 @@ static void
 catch_up(SnpgWatch *w)
 {
     virDomainPtr *doms = NULL;
-    int n = virConnectListAllDomains(w->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+    int n = VIR(ConnectListAllDomains)(w->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
 
     if (n < 0) {
-        g_warning("cannot list the running domains: %s", virGetLastErrorMessage());
+        g_warning("cannot list the running domains: %s", VIR(GetLastErrorMessage)());
         return;
     }
     for (int i = 0; i < n; i++) {
         consider_domain(w, doms[i], TRUE);
-        virDomainFree(doms[i]);
+        VIR(DomainFree)(doms[i]);
     }
     free(doms);
 }
@@ -328,7 +327,7 @@ reconnect_cb(int timer G_GNUC_UNUSED, void *opaque)
     SnpgWatch *w = opaque;
     g_autoptr(GError) error = NULL;
 
-    virEventRemoveTimeout(w->reconnect_timer);
+    VIR(EventRemoveTimeout)(w->reconnect_timer);
     w->reconnect_timer = -1;
     if (watch_connect(w, &error)) {
         g_message("reconnected to %s", w->uri);
@@ -337,7 +336,7 @@ reconnect_cb(int timer G_GNUC_UNUSED, void *opaque)
     }
     g_debug("%s", error->message);
     w->backoff_ms = MIN(w->backoff_ms * 2, BACKOFF_MAX_MS);
-    w->reconnect_timer = virEventAddTimeout(w->backoff_ms, reconnect_cb, w, NULL);
+    w->reconnect_timer = VIR(EventAddTimeout)(w->backoff_ms, reconnect_cb, w, NULL);
 }
 
 /* Drops the connection: sessions on it end without a verdict (their
@@ -350,10 +349,10 @@ watch_disconnect(SnpgWatch *w)
     if (!w->conn)
         return;
     if (w->lifecycle_id >= 0)
-        virConnectDomainEventDeregisterAny(w->conn, w->lifecycle_id);
+        VIR(ConnectDomainEventDeregisterAny)(w->conn, w->lifecycle_id);
     w->lifecycle_id = -1;
-    virConnectUnregisterCloseCallback(w->conn, NULL);
-    virConnectClose(w->conn);
+    VIR(ConnectUnregisterCloseCallback)(w->conn, NULL);
+    VIR(ConnectClose)(w->conn);
     w->conn = NULL;
 }
 
@@ -362,10 +361,10 @@ lost_cb(int timer, void *opaque)
 {
     SnpgWatch *w = opaque;
 
-    virEventRemoveTimeout(timer);
+    VIR(EventRemoveTimeout)(timer);
     watch_disconnect(w);
     if (w->reconnect_timer < 0 && !w->quit)
-        w->reconnect_timer = virEventAddTimeout(w->backoff_ms, reconnect_cb, w, NULL);
+        w->reconnect_timer = VIR(EventAddTimeout)(w->backoff_ms, reconnect_cb, w, NULL);
 }
 
 static void
@@ -373,31 +372,31 @@ close_cb(virConnectPtr conn G_GNUC_UNUSED, int reason, void *opaque)
 {
     g_warning("lost the connection to libvirt (reason %d); reconnecting", reason);
     /* Not inside libvirt's own close callback: from the loop. */
-    virEventAddTimeout(0, lost_cb, opaque, NULL);
+    VIR(EventAddTimeout)(0, lost_cb, opaque, NULL);
 }
 
 static gboolean
 watch_connect(SnpgWatch *w, GError **error)
 {
-    virConnectPtr conn = virConnectOpenAuth(w->uri, virConnectAuthPtrDefault, 0);
+    virConnectPtr conn = VIR(ConnectOpenAuth)(w->uri, *VIR(ConnectAuthPtrDefault), 0);
 
     if (!conn) {
         g_set_error(error, SNPG_VIRT_ERROR, SNPG_VIRT_ERROR_CONNECT, _("cannot connect to '%s': %s"),
-                    w->uri, virGetLastErrorMessage());
+                    w->uri, VIR(GetLastErrorMessage)());
         return FALSE;
     }
     w->conn = conn;
     /* Local qemu:///system over a unix socket has no keepalive need but
      * accepts it; a remote one must notice a dead peer. */
-    if (virConnectSetKeepAlive(conn, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT) < 0)
-        g_debug("no keepalive on '%s': %s", w->uri, virGetLastErrorMessage());
-    if (virConnectRegisterCloseCallback(conn, close_cb, w, NULL) < 0 ||
-        (w->lifecycle_id = virConnectDomainEventRegisterAny(
+    if (VIR(ConnectSetKeepAlive)(conn, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT) < 0)
+        g_debug("no keepalive on '%s': %s", w->uri, VIR(GetLastErrorMessage)());
+    if (VIR(ConnectRegisterCloseCallback)(conn, close_cb, w, NULL) < 0 ||
+        (w->lifecycle_id = VIR(ConnectDomainEventRegisterAny)(
              conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(lifecycle_cb),
              w, NULL)) < 0) {
         g_set_error(error, SNPG_VIRT_ERROR, SNPG_VIRT_ERROR_FAILED,
                     _("cannot subscribe to the domain events of '%s': %s"), w->uri,
-                    virGetLastErrorMessage());
+                    VIR(GetLastErrorMessage)());
         watch_disconnect(w);
         return FALSE;
     }
@@ -416,12 +415,15 @@ SnpgWatch *
 snpg_watch_new(const SnpgWatchOptions *opts, GError **error)
 {
     static gsize loop_registered = 0;
-    g_autoptr(SnpgWatch) w = g_new0(SnpgWatch, 1);
+    g_autoptr(SnpgWatch) w = NULL;
 
+    if (!snpg_virt_api_load(error))
+        return NULL;
+    w = g_new0(SnpgWatch, 1);
     if (g_once_init_enter(&loop_registered)) {
-        virSetErrorFunc(NULL, silence_libvirt);
-        if (virEventRegisterDefaultImpl() < 0)
-            g_warning("cannot register libvirt's event loop: %s", virGetLastErrorMessage());
+        VIR(SetErrorFunc)(NULL, silence_libvirt);
+        if (VIR(EventRegisterDefaultImpl)() < 0)
+            g_warning("cannot register libvirt's event loop: %s", VIR(GetLastErrorMessage)());
         g_once_init_leave(&loop_registered, 1);
     }
     w->opts = *opts;
@@ -444,7 +446,7 @@ snpg_watch_free(SnpgWatch *w)
         return;
     watch_disconnect(w);
     if (w->reconnect_timer >= 0)
-        virEventRemoveTimeout(w->reconnect_timer);
+        VIR(EventRemoveTimeout)(w->reconnect_timer);
     for (guint i = 0; i < G_N_ELEMENTS(w->signal_sources); i++)
         if (w->signal_sources[i])
             g_source_remove(w->signal_sources[i]);
@@ -473,8 +475,8 @@ snpg_watch_run(SnpgWatch *w, GError **error)
         return FALSE;
     g_message("watching %s", w->uri);
     while (!w->quit)
-        if (virEventRunDefaultImpl() < 0)
-            g_debug("event loop: %s", virGetLastErrorMessage());
+        if (VIR(EventRunDefaultImpl)() < 0)
+            g_debug("event loop: %s", VIR(GetLastErrorMessage)());
     /* Sessions still running end without a verdict: the next watch (or
      * attest) finds their boots unverified. */
     watch_disconnect(w);
