@@ -43,6 +43,8 @@ static const Leaf leaves[] = {
     { { "certs", "list" }, NULL, { "extra" } },
     { { "guest", "build" }, "DIR", { NULL } },
     { { "hook" }, "DOMAIN OPERATION SUBOP EXTRA", { "a", "b" } },
+    { { "start" }, "NAME", { NULL } },
+    { { "watch" }, NULL, { "extra" } },
 };
 
 static const char *const groups[] = { "report", "verifier-key", "sim", "idblock", "certs",
