@@ -26,6 +26,8 @@
 #define BACKOFF_MAX_MS 30000
 /* Between two attempts while a guest's agent is not up yet. */
 #define RETRY_MS 1000
+/* Sessions per boot that may end in evidence bound to another nonce. */
+#define STALE_RETRIES_MAX 3
 
 typedef struct Job Job;
 
@@ -168,6 +170,20 @@ channel_done(SnpgChannel *channel G_GNUC_UNUSED, const SnpgChannelOutcome *outco
                       outcome->host_us / 1000.0,
                       (outcome->first_byte_us - job->started_us) / 1e6,
                       (g_get_monotonic_time() - job->started_us) / 1e6);
+    }
+    /* Evidence bound to another nonce and nothing else wrong: the agent
+     * answered a HELLO of a session that died with the connection (libvirtd
+     * restarted after the agent read it). A fresh session settles it; a
+     * host replaying old evidence gains nothing but a retry. */
+    if (outcome->reached && outcome->result->verdict == SNPG_SESSION_VERDICT_REJECTED &&
+        outcome->result->refusal.n_reasons == 1 &&
+        outcome->result->refusal.reasons[0] == SNPG_VERIFY_REASON_REPORT_DATA &&
+        job->attempts < STALE_RETRIES_MAX && !outcome->result->key_sent &&
+        g_get_monotonic_time() + RETRY_MS * 1000 < job->deadline) {
+        snpg_boot_log(G_LOG_LEVEL_MESSAGE, job->rec->name, job->boot_id, SNPG_VERDICT_NONE,
+                      "evidence bound to an earlier session's nonce, trying again");
+        job_schedule_retry(job);
+        return;
     }
     if (!outcome->reached && job_should_retry(job, outcome->bytes_received, outcome->error)) {
         snpg_boot_log(G_LOG_LEVEL_INFO, job->rec->name, job->boot_id, SNPG_VERDICT_NONE,
