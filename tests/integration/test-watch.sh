@@ -86,10 +86,15 @@ start_watch
 sleep 0.5
 check "watch runs" pid_alive "$watch_pid"
 t0=$(now)
+start_pids=""
 for vm in $vms; do
     $VIRSH start "$vm" >/dev/null 2>&1 &
+    start_pids="$start_pids $!"
 done
-wait
+# Only the starts: watch and the watchdog run in the background too.
+for pid in $start_pids; do
+    wait "$pid"
+done
 all_ok=0
 for vm in $vms; do
     wait_event "$vm" key-release accepted 150 || all_ok=1
