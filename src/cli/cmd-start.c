@@ -74,9 +74,10 @@ run(int argc, char **argv)
 
     if (!snpg_cli_parse(ctx, &argc, &argv))
         return SNPG_EXIT_USAGE;
-    if (argc != 2)
-        return USAGE(argc < 2 ? _("expected the VM's NAME") : _("unexpected argument '%s'"),
-                     argv[argc < 2 ? 0 : 2]);
+    if (argc < 2)
+        return USAGE(_("expected the VM's NAME"));
+    if (argc > 2)
+        return USAGE(_("unexpected argument '%s'"), argv[2]);
     if (timeout_opt && !g_ascii_string_to_unsigned(timeout_opt, 10, 1, 86400, &timeout_s, NULL))
         return USAGE(_("--timeout takes seconds, 1 to 86400: '%s'"), timeout_opt);
     name = argv[1];
