@@ -9,6 +9,7 @@
 #   another initrd measured (--no-gate) -> rejected, destroyed, recorded;
 #   libvirtd restarted while a guest boots -> watch reconnects and attests it;
 #   a VM started while watch is stopped -> attested when it comes back;
+#   a domain destroyed in the middle of its session -> recorded, no action;
 #   an unmanaged domain is never touched.
 . "$(dirname "$0")/lib.sh"
 
@@ -146,6 +147,17 @@ sleep 2
 start_watch
 check "attested when watch comes back" wait_event "$r2" key-release accepted 150
 check "recorded as found running" sh -c "'$SNPGUARD' history '$r2' --json | grep -q 'found running'"
+
+# --- a domain that stops in the middle of its session -------------------------------
+mid=snpguard-it-wmid-$$
+check "define (stops mid-session)" define_vm "$mid"
+check "virsh start" sh -c "$VIRSH start '$mid' >/dev/null"
+sleep 2
+$VIRSH destroy "$mid" >/dev/null 2>&1
+check "the session ends, recorded as error" wait_event "$mid" attestation error 30
+check "its stop is recorded" wait_event "$mid" stop - 10
+check "no failure action for a domain that is gone" eval "! events '$mid' | grep -q '^failure-action/'"
+check "watch runs on" pid_alive "$watch_pid"
 
 # --- an unmanaged domain ------------------------------------------------------------
 plain=snpguard-it-wplain-$$
