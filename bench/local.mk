@@ -14,6 +14,7 @@ bench: all bench/bench-verify$(EXEEXT) bench/bench-attest$(EXEEXT) bench/bench-h
 	$(SHELL) $(top_srcdir)/bench/history $(abs_builddir)/bench/bench-history$(EXEEXT) \
 		$(abs_builddir)/snpguard || status=1; \
 	$(SHELL) $(top_srcdir)/bench/gate $(abs_builddir)/snpguard || status=1; \
+	$(SHELL) $(top_srcdir)/bench/start $(abs_builddir)/snpguard || status=1; \
 	exit $$status
 .PHONY: bench
 
