@@ -183,6 +183,46 @@ test_define_leaves_nothing(void)
     g_assert_cmpuint(count_keys(), ==, keys);
 }
 
+/* One verifier per VM: two different --verifier are a usage error, before
+ * anything is made; the same one twice is one. --agent-window is bounded. */
+static void
+test_one_verifier(void)
+{
+    struct { const char *a, *b, *window; int exit_code; const char *message; } cases[] = {
+        { "hook", "watch", NULL, 2, "a VM has one verifier" },
+        { "watch", "manual", NULL, 2, "a VM has one verifier" },
+        { "both", "both", NULL, 2, "--verifier takes hook, watch or manual" },
+        { "watch", "watch", "0", 2, "--agent-window takes seconds" },
+        { "watch", "watch", "86401", 2, "--agent-window takes seconds" },
+    };
+    guint keys = count_keys();
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_auto(SnpgRun) run = { 0 };
+
+        snpg_run(&run, tmp, "define", "vm5", "--emulate", "--connect", TEST_URI, "--firmware",
+                 firmware, "--kernel", kernel, "--initrd", initrd, "--verifier", cases[i].a,
+                 "--verifier", cases[i].b, cases[i].window ? "--agent-window" : NULL,
+                 cases[i].window, NULL);
+        g_assert_cmpint(run.exit_code, ==, cases[i].exit_code);
+        g_assert_nonnull(strstr(run.err, cases[i].message));
+        g_assert_false(registered("vm5"));
+    }
+    g_assert_cmpuint(count_keys(), ==, keys);
+    {
+        g_auto(SnpgRun) run = { 0 };
+        g_auto(SnpgRun) show = { 0 };
+
+        snpg_run(&run, tmp, "define", "vm5", "--emulate", "--connect", TEST_URI, "--firmware",
+                 firmware, "--kernel", kernel, "--initrd", initrd, "--verifier", "watch",
+                 "--verifier", "watch", "--agent-window", "30", NULL);
+        g_assert_cmpint(run.exit_code, ==, 0);
+        snpg_run(&show, tmp, "show", "vm5", "--json", NULL);
+        g_assert_nonnull(strstr(show.out, "\"verifier_mode\" : \"watch\""));
+        g_assert_nonnull(strstr(show.out, "\"agent-window\" : \"30\""));
+    }
+}
+
 /* libvirt refusing the domain after the key was made and the VM added:
  * the transaction rolls back and the key is wiped (adopt and define
  * register alike). The test driver's domain "test" holds this UUID. */
@@ -314,6 +354,7 @@ main(int argc, char **argv)
     g_test_add_func("/define/leaves-nothing", test_define_leaves_nothing);
     g_test_add_func("/define/libvirt-refusal-rolls-back", test_libvirt_refusal_rolls_back);
     g_test_add_func("/define/gate", test_gate);
+    g_test_add_func("/define/one-verifier", test_one_verifier);
     g_test_add_func("/define/undefine", test_undefine);
     return g_test_run();
 }
