@@ -28,6 +28,7 @@ typedef struct {
     char *state_dir;
     char *connect;
     char *verifier;
+    char **verifier_list;       /* every --verifier given: one verifier per VM */
     gboolean print_xml;
     gboolean json;
 } Options;
@@ -43,6 +44,7 @@ options_clear(Options *o)
     g_free(o->state_dir);
     g_free(o->connect);
     g_free(o->verifier);
+    g_strfreev(o->verifier_list);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Options, options_clear)
 
@@ -186,7 +188,7 @@ run(int argc, char **argv)
           N_("libvirt URI (default qemu:///system)"), N_("URI") },
         { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &o.state_dir,
           N_("State directory (default $SNPGUARD_STATE_DIR or /var/lib/snpguard)"), N_("DIR") },
-        { "verifier", 0, 0, G_OPTION_ARG_STRING, &o.verifier,
+        { "verifier", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.verifier_list,
           N_("Who attests the VM and releases its key: hook (default), watch or manual"),
           N_("MODE") },
         { "print-xml", 0, 0, G_OPTION_ARG_NONE, &o.print_xml,
@@ -210,9 +212,8 @@ run(int argc, char **argv)
         return USAGE(_("expected a domain NAME or --xml FILE"));
     if (name && o.xml)
         return USAGE(_("give a domain NAME or --xml FILE, not both"));
-    if (o.verifier && !g_str_equal(o.verifier, "hook") && !g_str_equal(o.verifier, "watch") &&
-        !g_str_equal(o.verifier, "manual"))
-        return USAGE(_("--verifier takes hook, watch or manual: '%s'"), o.verifier);
+    if (!snpg_cli_one_verifier(o.verifier_list, &o.verifier))
+        return SNPG_EXIT_USAGE;
     if (o.json && !o.print_xml)
         return USAGE(_("--json applies to --print-xml"));
     return adopt(name, &o);

@@ -486,9 +486,6 @@ define(const char *name, Options *o)
                      : spec.workflow == SNPG_WORKFLOW_INTEGRITY ? _("data disk, then its hash disk")
                      : _("none"), disks->len - 1);
     state_dir = snpg_state_dir_resolve(o->state_dir);
-    if (o->verifier && !g_str_equal(o->verifier, "hook") && !g_str_equal(o->verifier, "watch") &&
-        !g_str_equal(o->verifier, "manual"))
-        return USAGE(_("--verifier takes hook, watch or manual: '%s'"), o->verifier);
     if (o->agent_window && !g_ascii_string_to_unsigned(o->agent_window, 10, 1, 86400, NULL, NULL))
         return USAGE(_("--agent-window takes seconds, 1 to 86400: '%s'"), o->agent_window);
     if (o->emulate) {
@@ -542,6 +539,26 @@ define(const char *name, Options *o)
         reg.trust_root = trust_root;
     }
     return snpg_cli_register_domain(doc, &reg);
+}
+
+gboolean
+snpg_cli_one_verifier(char **given, char **ret_mode)
+{
+    *ret_mode = NULL;
+    for (guint i = 0; given && given[i]; i++) {
+        if (!snpg_boot_verifier_mode_valid(given[i])) {
+            snpg_cli_error(_("--verifier takes hook, watch or manual: '%s'"), given[i]);
+            return FALSE;
+        }
+        /* Two verifiers would race for the one channel of every boot. */
+        if (i > 0 && !g_str_equal(given[i], given[0])) {
+            snpg_cli_error(_("a VM has one verifier: --verifier '%s' and --verifier '%s' both "
+                             "given"), given[0], given[i]);
+            return FALSE;
+        }
+    }
+    *ret_mode = given && given[0] ? g_strdup(given[0]) : NULL;
+    return TRUE;
 }
 
 static int
@@ -616,14 +633,8 @@ run(int argc, char **argv)
         return USAGE(_("unexpected argument '%s'"), argv[2]);
     if (o.json && !o.print_xml)
         return USAGE(_("--json applies to --print-xml"));
-    /* Two verifiers would race for the one channel of every boot. */
-    if (o.verifier_list && o.verifier_list[0]) {
-        for (guint i = 1; o.verifier_list[i]; i++)
-            if (!g_str_equal(o.verifier_list[i], o.verifier_list[0]))
-                return USAGE(_("a VM has one verifier: --verifier '%s' and --verifier '%s' "
-                               "both given"), o.verifier_list[0], o.verifier_list[i]);
-        o.verifier = g_strdup(o.verifier_list[0]);
-    }
+    if (!snpg_cli_one_verifier(o.verifier_list, &o.verifier))
+        return SNPG_EXIT_USAGE;
     return define(argv[1], &o);
 }
 

@@ -42,3 +42,9 @@ gboolean snpg_cli_verifier_identity(const char *state_dir, const char *key_file,
  * simulated secure processor (STATE/sim, TEST keys, created on first use).
  * NULL after printing the error. */
 char *snpg_cli_emulate_trust_root(const char *state_dir);
+
+/* The one verifier of a VM (--verifier, given any number of times; NULL
+ * when none was): hook, watch or manual, and the same every time, since two
+ * verifiers would race for the VM's channel. FALSE after printing the
+ * usage error; *ret_mode (transfer full) is set on success. */
+gboolean snpg_cli_one_verifier(char **given, char **ret_mode);
