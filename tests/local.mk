@@ -241,3 +241,13 @@ endif
 tests_unit_test_cli_define_SOURCES = tests/unit/test-cli-define.c tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_cli_define_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_cli_define_LDADD = $(TEST_LIBS)
+
+# snpg_vm_attest(): a registered VM attested by a real agent on a socket.
+if ENABLE_HOST
+check_PROGRAMS += tests/unit/test-vmattest
+TESTS += tests/unit/test-vmattest
+endif
+tests_unit_test_vmattest_CPPFLAGS = $(HOST_CPPFLAGS)
+tests_unit_test_vmattest_SOURCES = tests/unit/test-vmattest.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_vmattest_CFLAGS = $(TEST_CFLAGS) $(XML_CFLAGS)
+tests_unit_test_vmattest_LDADD = libsnpguard-host.la $(TEST_LIBS) $(XML_LIBS)

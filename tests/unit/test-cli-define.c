@@ -292,6 +292,17 @@ test_gate(void)
     snpg_run(&hist, tmp, "history", "vm1", "--json", NULL);
     g_assert_nonnull(strstr(hist.out, "\"event\":\"start-refused\",\"verdict\":\"refused\","
                                       "\"reasons\":[\"initrd-changed\"]"));
+    /* libvirt then runs "stopped": a VM that never ran gets no stop record. */
+    {
+        const char *const stopped[] = { "hook", "vm1", "stopped", "end", "-", NULL };
+        g_auto(SnpgRun) stop = { 0 };
+        g_auto(SnpgRun) after = { 0 };
+
+        run_stdin(&stop, xml.out, stopped);
+        g_assert_cmpint(stop.exit_code, ==, 0);
+        snpg_run(&after, tmp, "history", "vm1", "--json", NULL);
+        g_assert_cmpstr(after.out, ==, hist.out);
+    }
 }
 
 /* undefine: the row goes, the history stays, the key is kept unless
