@@ -11,11 +11,15 @@
 
 #include <gio/gio.h>
 
+#include "boot.h"
 #include "keystore.h"
 #include "registry.h"
 #include "testutil.h"
 #include "transport.h"
 #include "vmattest.h"
+
+/* A boot id as the hook worker and watch make them (boot.h). */
+#define BOOT_ID "6d1c39a2-8b0e-4c5f-9f7a-0b1c2d3e4f50/7"
 
 static char *tmp, *state;
 
@@ -109,10 +113,18 @@ test_accepted(void)
     g_assert_no_error(error);
     agent_start(&a, rec->expected_measurement, snpg_vm_record_get_setting(rec, "verifier-pin"),
                 "good");
-    g_assert_true(snpg_vm_attest(reg, rec, a.fd, 20 * G_USEC_PER_SEC, &out, &error));
+    g_assert_true(snpg_vm_attest(reg, rec, BOOT_ID, a.fd, 20 * G_USEC_PER_SEC, &out, &error));
     g_assert_no_error(error);
     agent_finish(&a);
     g_assert_cmpint(out.verdict, ==, SNPG_VERDICT_ACCEPTED);
+    {
+        /* Both records carry the boot's id (what 'snpguard start' looks for). */
+        g_auto(SnpgBootVerdict) v = { 0 };
+
+        g_assert_true(snpg_boot_get_verdict(reg, rec->name, BOOT_ID, &v, &error));
+        g_assert_cmpint(v.verdict, ==, SNPG_VERDICT_ACCEPTED);
+        g_assert_true(v.key_released && v.key_confirmed);
+    }
     g_assert_true(out.key_sent);
     g_assert_true(out.key_confirmed);
     g_assert_null(out.error);
@@ -139,7 +151,7 @@ test_rejected(void)
     Agent a = { 0 };
 
     agent_start(&a, wrong, snpg_vm_record_get_setting(rec, "verifier-pin"), "wrong");
-    g_assert_true(snpg_vm_attest(reg, rec, a.fd, 20 * G_USEC_PER_SEC, &out, &error));
+    g_assert_true(snpg_vm_attest(reg, rec, NULL, a.fd, 20 * G_USEC_PER_SEC, &out, &error));
     agent_finish(&a);
     g_assert_cmpint(out.verdict, ==, SNPG_VERDICT_REJECTED);
     g_assert_false(out.key_sent);
@@ -176,7 +188,7 @@ test_trust_root_pinned(void)
     g_assert_true(g_file_get_contents(root, &pem, &len, NULL));
     g_assert_true(g_file_set_contents(root, "-----BEGIN CERTIFICATE-----\n", -1, NULL));
     g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
-    g_assert_false(snpg_vm_attest(reg, rec, sv[0], G_USEC_PER_SEC, &out, &error));
+    g_assert_false(snpg_vm_attest(reg, rec, NULL, sv[0], G_USEC_PER_SEC, &out, &error));
     g_assert_nonnull(strstr(error->message, "changed since it was defined"));
     close(sv[0]);
     g_assert_cmpint(read(sv[1], &byte, 1), ==, 0);   /* nothing was sent */
