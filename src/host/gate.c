@@ -238,26 +238,3 @@ snpg_gate_prepare(const char *state_dir, const char *name, xmlDoc *doc, SnpgGate
     return TRUE;
 }
 
-gboolean
-snpg_gate_record_stop(const char *state_dir, const char *name, GError **error)
-{
-    g_autoptr(SnpgRegistry) reg = snpg_registry_open(state_dir, SNPG_REGISTRY_OPEN_DEFAULT, error);
-    g_autoptr(SnpgVmRecord) rec = NULL;
-    g_autoptr(SnpgEvent) ev = NULL;
-
-    if (!reg)
-        return FALSE;
-    if (!(rec = snpg_registry_get_vm(reg, name, NULL)))
-        return TRUE;
-    /* libvirt runs "stopped" after a start the gate refused too: the VM
-     * never ran, the refusal is its record. */
-    {
-        g_autoptr(GPtrArray) last = NULL;
-
-        if (snpg_registry_history(reg, name, 1, &last, NULL) && last->len == 1 &&
-            ((const SnpgEvent *)g_ptr_array_index(last, 0))->kind == SNPG_EVENT_START_REFUSED)
-            return TRUE;
-    }
-    ev = snpg_event_new(SNPG_EVENT_STOP, name);
-    return snpg_registry_add_event(reg, ev, error);
-}

@@ -40,10 +40,6 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SnpgGateResult, snpg_gate_result_clear)
 gboolean snpg_gate_prepare(const char *state_dir, const char *name, xmlDoc *doc,
                            SnpgGateResult *result, GError **error);
 
-/* "stopped"/"release": records a "stop" event for a registered VM (no-op for
- * one the registry does not know). */
-gboolean snpg_gate_record_stop(const char *state_dir, const char *name, GError **error);
-
 /* Where the hook writes emulated VMs' launch identities: not in the state
  * directory, whose 0700 QEMU (user libvirt-qemu) cannot traverse. The file
  * itself is 0600; libvirt hands it to QEMU for the run. */

@@ -333,29 +333,37 @@ snpg_hook_worker_started(const char *state_dir, const char *name, xmlDoc *live, 
     return TRUE;
 }
 
+static gboolean
+newest_kind(const SnpgEvent *ev, gpointer user_data, GError **error G_GNUC_UNUSED)
+{
+    *(SnpgEventKind *)user_data = ev->kind;
+    return TRUE;
+}
+
 gboolean
 snpg_hook_worker_stopped(const char *state_dir, const char *name, xmlDoc *live, GError **error)
 {
     g_autoptr(SnpgRegistry) reg = NULL;
     g_autoptr(SnpgVmRecord) rec = NULL;
     g_autofree char *boot_id = snpg_boot_id_from_xml(live);
+    SnpgEventKind last = SNPG_EVENT_LAST;
 
     if (!open_vm(state_dir, name, &reg, &rec, error))
         return error == NULL || *error == NULL;
     if (g_str_equal(snpg_boot_verifier_mode(rec), SNPG_VERIFIER_WATCH))
+        return TRUE;
+    /* libvirt runs "stopped" after a start the gate refused too: the VM
+     * never ran, the refusal is its record. */
+    if (!snpg_registry_foreach_event(reg, name, 1, SNPG_HISTORY_SUMMARY, newest_kind, &last,
+                                     error))
+        return FALSE;
+    if (last == SNPG_EVENT_START_REFUSED)
         return TRUE;
     /* libvirt has dropped the domain id from the XML by now: the boot is
      * the newest one recorded. */
     if (!boot_id)
         boot_id = snpg_boot_latest(reg, name);
     snpg_boot_record(reg, name, boot_id, SNPG_EVENT_STOP, "stopped");
-    return TRUE;
-}
-
-static gboolean
-newest_kind(const SnpgEvent *ev, gpointer user_data, GError **error G_GNUC_UNUSED)
-{
-    *(SnpgEventKind *)user_data = ev->kind;
     return TRUE;
 }
 
