@@ -237,4 +237,3 @@ snpg_gate_prepare(const char *state_dir, const char *name, xmlDoc *doc, SnpgGate
     record_refusal(reg, rec, result);
     return TRUE;
 }
-
