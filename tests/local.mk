@@ -213,3 +213,17 @@ tests_unit_test_initramfs_LDADD = libsnpguard-host.la $(TEST_LIBS)
 tests_unit_test_cli_guest_SOURCES = tests/unit/test-cli-guest.c tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_cli_guest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_cli_guest_LDADD = $(TEST_LIBS)
+
+# snpguard image: LUKS2 and dm-verity images on plain files (real
+# libcryptsetup), checked with the agent's own header and tree checks.
+if ENABLE_HOST
+if AGENT_CRYPTSETUP
+check_PROGRAMS += tests/unit/test-image
+TESTS += tests/unit/test-image
+endif
+endif
+tests_unit_test_image_SOURCES = tests/unit/test-image.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_image_CPPFLAGS = $(HOST_CPPFLAGS) $(AGENT_CPPFLAGS)
+tests_unit_test_image_CFLAGS = $(TEST_CFLAGS) $(XML_CFLAGS) $(CRYPTSETUP_CFLAGS)
+tests_unit_test_image_LDADD = libsnpguard-host.la libsnpguard-luks.la $(TEST_LIBS) $(XML_LIBS) \
+	$(CRYPTSETUP_LIBS)

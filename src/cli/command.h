@@ -52,4 +52,5 @@ extern const SnpgCommand snpg_cmd_define, snpg_cmd_adopt;
 extern const SnpgCommand snpg_cmd_list;
 extern const SnpgCommand snpg_cmd_history;
 extern const SnpgCommand snpg_cmd_guest;
+extern const SnpgCommand snpg_cmd_image;
 extern const SnpgCommand snpg_cmd_hook;

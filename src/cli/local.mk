@@ -25,3 +25,4 @@ snpguard_SOURCES += src/cli/cmd-history.c src/cli/cmd-list.c
 snpguard_LDADD += libsnpguard-host.la libsnpguard-core.la $(XML_LIBS) $(SQLITE_LIBS) $(LIBVIRT_LIBS)
 snpguard_SOURCES += src/cli/cmd-guest.c
 snpguard_SOURCES += src/cli/cmd-hook.c
+snpguard_SOURCES += src/cli/cmd-image.c
