@@ -1,5 +1,5 @@
-/* The guest image: a Debian kernel and an initramfs holding the static
- * snpguard-agent, busybox, the kernel modules the agent needs (in
+/* The guest image: a Debian kernel and an initramfs holding
+ * snpguard-agent (with its shared libraries when dynamically linked), busybox, the kernel modules the agent needs (in
  * dependency order) and the init script. Reproducible: the same inputs give
  * the same bytes, because the launch measurement covers every byte. */
 #pragma once
@@ -30,7 +30,11 @@ extern const char *const snpg_guest_image_hardware_modules[];
 typedef struct {
     const char *kernel_deb;       /* a linux-image .deb; NULL: Debian's current one (apt) */
     const char *cache_dir;        /* where downloaded packages are kept */
-    const char *agent;            /* a statically linked snpguard-agent */
+    const char *agent;            /* snpguard-agent: static, or dynamically linked (the
+                                   * encrypted and integrity roots need libcryptsetup,
+                                   * which Debian ships shared only): then its shared
+                                   * libraries and loader go in at the paths this
+                                   * host's loader resolves them to */
     const char *busybox;          /* a statically linked busybox */
     const char *init;             /* the init script */
     const char *const *modules;   /* NULL: snpg_guest_image_default_modules */
