@@ -20,3 +20,5 @@ dist_man_MANS += docs/snpguard-define.1
 EXTRA_DIST += docs/libvirt.md
 dist_man_MANS += docs/snpguard-history.1 docs/snpguard-list.1
 dist_man_MANS += docs/snpguard-guest.1
+dist_man_MANS += docs/snpguard-image.1
+EXTRA_DIST += docs/workflows.md
