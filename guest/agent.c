@@ -22,6 +22,7 @@
 
 #include <glib/gi18n.h>
 
+#include "file.h"
 #include "hex.h"
 #include "identity.h"
 /* A statically linked agent (the attestation-only image) cannot carry the
@@ -69,6 +70,8 @@ static char *opt_verity;
 /* The root this agent opens before DONE, from the options or the kernel
  * command line: a LUKS2 device, or dm-verity; neither in a plain agent. */
 #define ROOT_NAME_DEFAULT "snpguard-root"
+/* Linux's COMMAND_LINE_SIZE is 2048 on x86; a little room beyond it. */
+#define CMDLINE_MAX 4096
 static const char *luks_device;
 #ifdef AGENT_OPENS_ROOT
 static SnpgVerityParams verity;
@@ -196,23 +199,6 @@ print_refusal(const SnpgRefusal *refusal)
          text ? text : "", text ? "')" : "");
 }
 
-static gboolean
-write_all_fd(int fd, const guint8 *data, gsize len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n == 0)
-            errno = EIO;
-        if (n <= 0)
-            return FALSE;
-        data += n;
-        len -= (gsize)n;
-    }
-    return TRUE;
-}
-
 /* Hands the key on. A file is created exclusively with mode 0600 so that no
  * earlier file (or link an attacker planted) receives it, and synced before
  * the verifier is told the key arrived. */
@@ -232,7 +218,7 @@ deliver_key(SnpgSecret *key, GError **error)
                         _("cannot create '%s': %s"), opt_key_out, g_strerror(saved));
             return FALSE;
         }
-        ok = write_all_fd(fd, snpg_secret_data(key), snpg_secret_len(key)) && fsync(fd) == 0;
+        ok = snpg_file_write_fd(fd, snpg_secret_data(key), snpg_secret_len(key)) && fsync(fd) == 0;
         saved = errno;
         if (close(fd) != 0 && ok) {
             ok = FALSE;
@@ -247,7 +233,7 @@ deliver_key(SnpgSecret *key, GError **error)
         return ok;
     }
     /* A pipe or a terminal cannot be synced; written is delivered. */
-    if (!write_all_fd(fd, snpg_secret_data(key), snpg_secret_len(key))) {
+    if (!snpg_file_write_fd(fd, snpg_secret_data(key), snpg_secret_len(key))) {
         saved = errno;
         g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
                     _("cannot write the key to %s: %s"), what, g_strerror(saved));
@@ -466,7 +452,13 @@ main(int argc, char **argv)
         return usage_error(_("--wait takes 0 (for ever) or a number of seconds, not '%g'"), opt_wait);
     if (opt_key_fd >= 0 && opt_key_out)
         return usage_error(_("give --key-fd or --key-out, not both"));
-    g_file_get_contents(opt_cmdline ? opt_cmdline : "/proc/cmdline", &cmdline, NULL, NULL);
+    /* The kernel bounds /proc/cmdline (COMMAND_LINE_SIZE); --cmdline files too. */
+    {
+        g_autoptr(GBytes) bytes = snpg_file_read(opt_cmdline ? opt_cmdline : "/proc/cmdline",
+                                                 CMDLINE_MAX, NULL);
+        if (bytes)
+            cmdline = g_strndup(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes));
+    }
     if ((code = configure_root(cmdline)) != EXIT_KEY)
         return code;
     /* A key is printed only when asked for explicitly. */

@@ -2,12 +2,14 @@
 
 #include <string.h>
 
+#include "file.h"
 #include "i18n.h"
 #include "port.h"
 #include "psp.h"
 
 /* A port name is short; anything longer is not ours. */
 #define PORT_NAME_MAX 256
+#define SYSFS_ATTR_MAX 4096
 
 char *
 snpg_port_find(const char *name, const char *sysfs_dir, const char *dev_dir, GError **error)
@@ -28,11 +30,13 @@ snpg_port_find(const char *name, const char *sysfs_dir, const char *dev_dir, GEr
     }
     while ((entry = g_dir_read_name(dir))) {
         g_autofree char *name_file = g_build_filename(sysfs_dir, entry, "name", NULL);
+        /* sysfs attributes claim a page as their size, whatever they hold. */
+        g_autoptr(GBytes) bytes = snpg_file_read(name_file, SYSFS_ATTR_MAX, NULL);
         g_autofree char *content = NULL;
-        gsize len = 0;
 
-        if (!g_file_get_contents(name_file, &content, &len, NULL) || len > PORT_NAME_MAX)
+        if (!bytes || g_bytes_get_size(bytes) > PORT_NAME_MAX)
             continue;
+        content = g_strndup(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes));
         g_strchomp(content);
         if (g_str_equal(content, name))
             return g_build_filename(dev_dir, entry, NULL);

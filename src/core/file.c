@@ -187,9 +187,11 @@ check_target(const char *path, SnpgFileWriteFlags flags, GError **error)
     return TRUE;
 }
 
-static gboolean
-write_all(int fd, const guint8 *p, gsize len)
+gboolean
+snpg_file_write_fd(int fd, const void *data, gsize len)
 {
+    const guint8 *p = data;
+
     while (len > 0) {
         ssize_t n = write(fd, p, len);
 
@@ -209,8 +211,8 @@ write_all(int fd, const guint8 *p, gsize len)
 
 /* The rename (or link) is durable only once the directory is synced. Some
  * file systems cannot sync a directory (EINVAL): nothing more can be done. */
-static gboolean
-sync_dir(const char *dir)
+gboolean
+snpg_file_sync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     gboolean ok;
@@ -248,7 +250,7 @@ snpg_file_write(const char *path, const void *data, gsize len, SnpgFileWriteFlag
         return FALSE;
     }
     /* The umask may have taken bits away from a readable file. */
-    if (fchmod(fd, mode) < 0 || !write_all(fd, data, len) || fsync(fd) < 0) {
+    if (fchmod(fd, mode) < 0 || !snpg_file_write_fd(fd, data, len) || fsync(fd) < 0) {
         close_keep_errno(fd);
         goto fail;
     }
@@ -263,7 +265,7 @@ snpg_file_write(const char *path, const void *data, gsize len, SnpgFileWriteFlag
     } else if (rename(tmp, path) < 0) {
         goto fail;
     }
-    if (!sync_dir(dir)) {
+    if (!snpg_file_sync_dir(dir)) {
         int saved = errno;
         g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
                     _("Cannot sync the directory of '%s': %s."), path, g_strerror(saved));

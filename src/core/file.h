@@ -55,3 +55,11 @@ gboolean snpg_file_write_private(const char *path, const void *data, gsize len,
                                  GError **error);
 gboolean snpg_file_write(const char *path, const void *data, gsize len,
                          SnpgFileWriteFlags flags, GError **error);
+
+/* The pieces, for callers that manage their own descriptor (wiping a key in
+ * place): write all of data, retrying short writes and EINTR (FALSE with
+ * errno set); fsync a directory so that a rename, link or unlink in it is
+ * durable (FALSE with errno set; EINVAL from file systems that cannot sync
+ * a directory counts as done). */
+gboolean snpg_file_write_fd(int fd, const void *data, gsize len);
+gboolean snpg_file_sync_dir(const char *dir);

@@ -17,3 +17,11 @@ GBytes *snpg_proto_seal_key_with_ephemeral(const SnpgHello *hello, SnpgKex kex, 
                                            EVP_PKEY *identity, EVP_PKEY *ephemeral,
                                            guint8 ret_confirm[SNPG_PROTO_CONFIRM_LEN],
                                            GError **error);
+
+/* Blocking I/O with an absolute deadline (g_get_monotonic_time), shared by
+ * the framing and the blocking verifier loop (session.c): wait for events
+ * on fd (SNPG_PROTO_ERROR_TIMEOUT when the deadline passes), and write all
+ * of data (sockets without SIGPIPE; character devices polled). */
+gboolean snpg_proto_wait_fd(int fd, short events, gint64 deadline, GError **error);
+gboolean snpg_proto_write_all(int fd, const guint8 *data, gsize len, gint64 deadline,
+                              GError **error);

@@ -166,8 +166,8 @@ snpg_proto_frame(SnpgMsgType type, const void *payload, gsize len)
 }
 
 /* Waits until fd is ready for events or the deadline passes. */
-static gboolean
-wait_fd(int fd, short events, gint64 deadline, GError **error)
+gboolean
+snpg_proto_wait_fd(int fd, short events, gint64 deadline, GError **error)
 {
     for (;;) {
         struct pollfd pfd = { .fd = fd, .events = events };
@@ -197,8 +197,8 @@ wait_fd(int fd, short events, gint64 deadline, GError **error)
 /* Sockets are tried without waiting first and polled only when they would
  * block: most messages fit the socket buffer, so this saves a system call
  * per message. Character devices (virtio ports) are polled, then written. */
-static gboolean
-write_all(int fd, const guint8 *data, gsize len, gint64 deadline, GError **error)
+gboolean
+snpg_proto_write_all(int fd, const guint8 *data, gsize len, gint64 deadline, GError **error)
 {
     gboolean is_socket = TRUE;
 
@@ -213,12 +213,12 @@ write_all(int fd, const guint8 *data, gsize len, gint64 deadline, GError **error
                 continue;
             }
         } else {
-            if (!wait_fd(fd, POLLOUT, deadline, error))
+            if (!snpg_proto_wait_fd(fd, POLLOUT, deadline, error))
                 return FALSE;
             n = write(fd, data, len);
         }
         if (n < 0 && errno == EAGAIN) {
-            if (!wait_fd(fd, POLLOUT, deadline, error))
+            if (!snpg_proto_wait_fd(fd, POLLOUT, deadline, error))
                 return FALSE;
             continue;
         }
@@ -245,7 +245,7 @@ read_all(int fd, guint8 *data, gsize len, gboolean expect_wait, gint64 deadline,
     /* A message header usually has to be waited for (the peer is still
      * computing): poll first rather than fail a read; the payload that
      * follows is usually there already. */
-    if (expect_wait && !wait_fd(fd, POLLIN, deadline, error))
+    if (expect_wait && !snpg_proto_wait_fd(fd, POLLIN, deadline, error))
         return FALSE;
 
     while (len > 0) {
@@ -258,12 +258,12 @@ read_all(int fd, guint8 *data, gsize len, gboolean expect_wait, gint64 deadline,
                 continue;
             }
         } else {
-            if (!wait_fd(fd, POLLIN, deadline, error))
+            if (!snpg_proto_wait_fd(fd, POLLIN, deadline, error))
                 return FALSE;
             n = read(fd, data, len);
         }
         if (n < 0 && errno == EAGAIN) {
-            if (!wait_fd(fd, POLLIN, deadline, error))
+            if (!snpg_proto_wait_fd(fd, POLLIN, deadline, error))
                 return FALSE;
             continue;
         }
@@ -294,7 +294,7 @@ snpg_proto_write_frame(int fd, SnpgMsgType type, const void *payload, gsize len,
     gsize size;
     const guint8 *data = g_bytes_get_data(frame, &size);
 
-    return write_all(fd, data, size, deadline, error);
+    return snpg_proto_write_all(fd, data, size, deadline, error);
 }
 
 gboolean

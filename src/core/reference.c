@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "i18n.h"
+#include "file.h"
 #include "reference.h"
 
 G_DEFINE_QUARK(snpg-reference-error-quark, snpg_reference_error)
@@ -358,18 +359,23 @@ snpg_reference_load_data(const char *data, gsize len, SnpgVerifyOptions *opts, G
     return TRUE;
 }
 
+/* A reference file lists a few dozen values; anything larger is not one. */
+#define REFERENCE_FILE_MAX (1u << 20)
+
 gboolean
 snpg_reference_load_file(const char *path, SnpgVerifyOptions *opts, GError **error)
 {
-    g_autofree char *data = NULL;
+    g_autoptr(GBytes) bytes = NULL;
     g_autoptr(GError) local = NULL;
+    const char *data;
     gsize len = 0;
 
-    if (!g_file_get_contents(path, &data, &len, &local)) {
+    if (!(bytes = snpg_file_read(path, REFERENCE_FILE_MAX, &local))) {
         g_set_error(error, SNPG_REFERENCE_ERROR, SNPG_REFERENCE_ERROR_IO,
                     _("Cannot read the reference values '%s': %s"), path, local->message);
         return FALSE;
     }
+    data = g_bytes_get_data(bytes, &len);
     if (!snpg_reference_load_data(data, len, opts, &local)) {
         g_set_error(error, SNPG_REFERENCE_ERROR, local->code, _("In '%s': %s"), path,
                     local->message);

@@ -13,6 +13,7 @@
 #include "autocleanups.h"
 #include "i18n.h"
 #include "report.h"
+#include "proto-priv.h"
 #include "session.h"
 
 #define VERIFIER_DEFAULT_TIMEOUT (30 * G_USEC_PER_SEC)
@@ -484,80 +485,14 @@ snpg_verifier_session_steal_result(SnpgVerifierSession *s, SnpgVerifierResult *r
 
 /* --- the blocking verifier: one fd, a loop over the step machine ----------- */
 
-/* Sends what it can without blocking; *ret_sent = 0 when the fd is full.
- * MSG_NOSIGNAL: a peer that hangs up must not kill us with SIGPIPE. */
-static gboolean
-send_some(int fd, const guint8 *data, gsize len, gsize *ret_sent, GError **error)
-{
-    ssize_t n;
-
-    do {
-        n = send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0 && errno == ENOTSOCK)
-            n = write(fd, data, len);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        *ret_sent = 0;
-        return TRUE;
-    }
-    if (n < 0) {
-        int saved = errno;
-        g_set_error(error, SNPG_PROTO_ERROR,
-                    saved == EPIPE ? SNPG_PROTO_ERROR_CLOSED : SNPG_PROTO_ERROR_IO,
-                    _("Cannot send to the peer: %s"), g_strerror(saved));
-        return FALSE;
-    }
-    *ret_sent = (gsize)n;
-    return TRUE;
-}
-
-/* Waits for events on fd until deadline; FALSE with *ret_timed_out when it passed. */
-static gboolean
-wait_fd(int fd, short events, gint64 deadline, gboolean *ret_timed_out, GError **error)
-{
-    *ret_timed_out = FALSE;
-    for (;;) {
-        struct pollfd pfd = { .fd = fd, .events = events };
-        gint64 now = g_get_monotonic_time();
-        int r;
-
-        if (now >= deadline) {
-            *ret_timed_out = TRUE;
-            return FALSE;
-        }
-        r = poll(&pfd, 1, (int)MIN((deadline - now + 999) / 1000, G_MAXINT));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int saved = errno;
-            g_set_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_IO,
-                        _("Cannot wait for the peer: %s"), g_strerror(saved));
-            return FALSE;
-        }
-        if (r > 0)
-            return TRUE;
-    }
-}
-
 /* Sends out completely by deadline (best effort when error is NULL). */
 static gboolean
 flush_out(int fd, GByteArray *out, gint64 deadline, GError **error)
 {
-    while (out->len > 0) {
-        gboolean timed_out;
-        gsize sent;
+    gboolean ok = out->len == 0 || snpg_proto_write_all(fd, out->data, out->len, deadline, error);
 
-        if (!send_some(fd, out->data, out->len, &sent, error))
-            return FALSE;
-        g_byte_array_remove_range(out, 0, (guint)sent);
-        if (sent == 0 && !wait_fd(fd, POLLOUT, deadline, &timed_out, error)) {
-            if (timed_out)
-                g_set_error(error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_TIMEOUT,
-                            _("The peer did not answer in time"));
-            return FALSE;
-        }
-    }
-    return TRUE;
+    g_byte_array_set_size(out, 0);
+    return ok;
 }
 
 gboolean
@@ -574,18 +509,21 @@ snpg_session_run_verifier(int fd, const SnpgVerifierConfig *config,
     snpg_verifier_session_start(s, out);
     while (status == SNPG_SESSION_NEED_MORE) {
         guint8 buf[4096];
-        gboolean timed_out;
+        g_autoptr(GError) wait_error = NULL;
         ssize_t n;
 
         if (!flush_out(fd, out, snpg_verifier_session_get_deadline(s), &local_error)) {
             status = SNPG_SESSION_FAILED;
             break;
         }
-        if (!wait_fd(fd, POLLIN, snpg_verifier_session_get_deadline(s), &timed_out, &local_error)) {
-            if (timed_out)
+        if (!snpg_proto_wait_fd(fd, POLLIN, snpg_verifier_session_get_deadline(s), &wait_error)) {
+            /* The session words its own timeout (which message was late). */
+            if (g_error_matches(wait_error, SNPG_PROTO_ERROR, SNPG_PROTO_ERROR_TIMEOUT)) {
                 status = snpg_verifier_session_check_deadline(s, G_MAXINT64, &local_error);
-            else
+            } else {
+                g_propagate_error(&local_error, g_steal_pointer(&wait_error));
                 status = SNPG_SESSION_FAILED;
+            }
             break;
         }
         do {

@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "i18n.h"
+#include "file.h"
 #include "keystore.h"
 #include "statedir.h"
 
@@ -30,80 +31,22 @@ io_error(GError **error, const char *fmt, ...)
     return FALSE;
 }
 
-static gboolean
-write_all(int fd, const guint8 *data, gsize len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return FALSE;
-        data += n;
-        len -= (gsize)n;
-    }
-    return TRUE;
-}
-
-/* fsync of a directory makes a rename, link or unlink in it durable. */
-static gboolean
-sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    gboolean ok;
-
-    if (fd < 0)
-        return FALSE;
-    ok = fsync(fd) == 0;
-    close(fd);
-    return ok;
-}
-
-/* Creates path with data, mode 0600, all or nothing: a temporary file next
- * to it, written and synced, then linked to path (link() refuses an
- * existing name, so a key is never replaced), then the directory synced.
- * Kept in this one function so that it can become the core's
- * snpg_file_write_private(). */
+/* Creates path with data, mode 0600, all or nothing, never replacing an
+ * existing key (the core's exclusive atomic write: temporary file, sync,
+ * link, directory sync). */
 static gboolean
 write_private_file(const char *path, const guint8 *data, gsize len, GError **error)
 {
-    g_autofree char *tmp = g_strdup_printf("%s.XXXXXX", path);
-    g_autofree char *dir = g_path_get_dirname(path);
-    int fd, saved;
-    gboolean ok;
+    g_autoptr(GError) local = NULL;
 
-    fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        saved = errno;
-        return io_error(error, _("Cannot create the key file '%s': %s"), path, g_strerror(saved));
+    if (snpg_file_write(path, data, len, SNPG_FILE_WRITE_EXCLUSIVE, &local))
+        return TRUE;
+    if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_EXIST)) {
+        g_set_error(error, SNPG_KEYSTORE_ERROR, SNPG_KEYSTORE_ERROR_EXISTS,
+                    _("The key file '%s' already exists"), path);
+        return FALSE;
     }
-    ok = write_all(fd, data, len) && fsync(fd) == 0;
-    saved = ok ? 0 : errno;
-    if (close(fd) < 0 && ok) {
-        saved = errno;
-        ok = FALSE;
-    }
-    if (ok && link(tmp, path) < 0) {
-        saved = errno;
-        ok = FALSE;
-    }
-    unlink(tmp);
-    if (!ok) {
-        if (saved == EEXIST) {
-            g_set_error(error, SNPG_KEYSTORE_ERROR, SNPG_KEYSTORE_ERROR_EXISTS,
-                        _("The key file '%s' already exists"), path);
-            return FALSE;
-        }
-        return io_error(error, _("Cannot write the key file '%s': %s"), path,
-                        g_strerror(saved ? saved : EIO));
-    }
-    if (!sync_dir(dir)) {
-        saved = errno;
-        unlink(path);
-        return io_error(error, _("Cannot sync the key directory '%s': %s"), dir, g_strerror(saved));
-    }
-    return TRUE;
+    return io_error(error, _("Cannot write the key file '%s': %s"), path, local->message);
 }
 
 char *
@@ -257,7 +200,7 @@ snpg_keystore_delete(const char *state_dir, const char *path, GError **error)
         return FALSE;
     }
     for (left = st.st_size; ok && left > 0; left -= (off_t)MIN((off_t)sizeof(zeros), left))
-        ok = write_all(fd, zeros, (gsize)MIN((off_t)sizeof(zeros), left));
+        ok = snpg_file_write_fd(fd, zeros, (gsize)MIN((off_t)sizeof(zeros), left));
     ok = ok && fsync(fd) == 0;
     if (!ok) {
         int saved = errno;
@@ -268,7 +211,7 @@ snpg_keystore_delete(const char *state_dir, const char *path, GError **error)
     if (unlink(file) < 0 && errno != ENOENT)
         return io_error(error, _("Cannot remove the key file '%s': %s"), file, g_strerror(errno));
     dir = g_path_get_dirname(file);
-    if (!sync_dir(dir))
+    if (!snpg_file_sync_dir(dir))
         return io_error(error, _("Cannot sync the key directory '%s': %s"), dir, g_strerror(errno));
     return TRUE;
 }

@@ -1441,7 +1441,6 @@ test_cli_history_json_strings(void)
      * parser lets them pass, so look at the bytes). */
     for (const char *p = run.out; *p; p++)
         g_assert_true((guchar)*p >= 0x20 || *p == '\n');
-    g_assert_nonnull(strstr(run.out, "bell\\u0007tab\\u0009nl\\u000a\x7f" "end"));
     arr = parse_array(run.out, parser);
     g_assert_cmpuint(json_array_get_length(arr), ==, 2);
     o = json_array_get_object_element(arr, 0);
