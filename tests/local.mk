@@ -222,7 +222,7 @@ check_PROGRAMS += tests/unit/test-image
 TESTS += tests/unit/test-image
 endif
 endif
-tests_unit_test_image_SOURCES = tests/unit/test-image.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_image_SOURCES = tests/unit/test-image.c $(MEASURE_TEST_SOURCES)
 tests_unit_test_image_CPPFLAGS = $(HOST_CPPFLAGS) $(AGENT_CPPFLAGS)
 tests_unit_test_image_CFLAGS = $(TEST_CFLAGS) $(XML_CFLAGS) $(CRYPTSETUP_CFLAGS)
 tests_unit_test_image_LDADD = libsnpguard-host.la libsnpguard-luks.la $(TEST_LIBS) $(XML_LIBS) \

@@ -12,10 +12,14 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+#include <libxml/xpathInternals.h>
 
+#include "domain.h"
 #include "hex.h"
 #include "image.h"
 #include "luks.h"
+#include "measure-inputs.h"
+#include "policy.h"
 #include "testutil.h"
 
 #define KEY_LEN 64
@@ -309,6 +313,156 @@ test_rootfs(Fixture *f, gconstpointer data)
     g_assert_cmpuint(count_hidden(f->dir), ==, 0);
 }
 
+/* ---- the VM's domain and record ----------------------------------------- */
+
+static char *
+xpath_string(xmlDoc *doc, const char *expr)
+{
+    g_autofree char *wrapped = g_strdup_printf("string(%s)", expr);
+    g_autoptr(xmlXPathContext) ctx = xmlXPathNewContext(doc);
+    g_autoptr(xmlXPathObject) obj = NULL;
+
+    xmlXPathRegisterNs(ctx, BAD_CAST "snpguard", BAD_CAST SNPG_DOMAIN_NS_URI);
+    obj = xmlXPathEvalExpression(BAD_CAST wrapped, ctx);
+    g_assert_nonnull(obj);
+    return g_strdup((const char *)obj->stringval);
+}
+
+/* An emulated domain of workflow, as define writes it, and its record. */
+static xmlDoc *
+make_vm(Fixture *f, SnpgWorkflow workflow, SnpgVmRecord **ret_rec)
+{
+    static const char *const one[] = { "/var/lib/libvirt/images/root.img", NULL };
+    static const char *const two[] = { "/var/lib/libvirt/images/data.img",
+                                       "/var/lib/libvirt/images/hash.img", NULL };
+    g_autofree char *templates = g_test_build_filename(G_TEST_DIST, "..", "xml-templates", NULL);
+    g_autofree char *fw = g_build_filename(f->dir, "amd.bin", NULL);
+    g_autofree char *kernel = g_build_filename(f->dir, "kernel.bin", NULL);
+    g_autofree char *initrd = g_build_filename(f->dir, "initrd.bin", NULL);
+    g_autoptr(SnpgAttestPolicy) policy = snpg_attest_policy_new();
+    g_autoptr(GError) error = NULL;
+    g_auto(SnpgDomainMeta) meta = { 0 };
+    SnpgDomainSpec spec = {
+        .template_dir = templates, .name = "test-vm", .workflow = workflow,
+        .firmware = fw, .kernel = kernel, .initrd = initrd, .vcpus = 1,
+        .vcpu_type = "EPYC-Milan", .memory_mib = 256,
+        .disks = workflow == SNPG_WORKFLOW_ENCRYPTED ? one : two,
+        .policy = SNPG_DOMAIN_POLICY_DEFAULT, .failure_action = SNPG_FAILURE_DESTROY,
+        .emulate = TRUE, .append = "panic=-1 snpguard.psp=sim",
+        .identity_file = "/run/snpguard/emulate/test-vm.identity",
+    };
+    xmlDoc *doc;
+    SnpgVmRecord *rec;
+
+    snpg_measure_inputs_write(f->dir);
+    doc = snpg_domain_build(&spec, &error);
+    g_assert_no_error(error);
+    g_assert_true(snpg_domain_meta_read(doc, &meta, &error));
+    rec = snpg_vm_record_new("test-vm");
+    rec->workflow = g_strdup(snpg_workflow_to_string(workflow));
+    rec->expected_measurement = g_strdup(meta.measurement);
+    g_assert_true(snpg_attest_policy_set_value(policy, "measurement", meta.measurement, &error));
+    g_assert_true(snpg_attest_policy_set_value(policy, "vmpl", "0", &error));
+    snpg_vm_record_set_reference(rec, snpg_attest_policy_get_options(policy));
+    snpg_vm_record_add_input(rec, "cmdline", "-", "sha256", "00");
+    *ret_rec = rec;
+    return doc;
+}
+
+/* The measurement of doc's files and values, recomputed from scratch. */
+static char *
+measure_doc(xmlDoc *doc)
+{
+    g_auto(SnpgLaunchInputs) in = { 0 };
+    g_autoptr(GError) error = NULL;
+    guint8 digest[SNPG_MEASURE_SNP_DIGEST_SIZE];
+
+    g_assert_true(snpg_domain_launch_inputs(doc, &in, &error));
+    g_assert_true(snpg_domain_measure(&in, digest, NULL, &error));
+    return snpg_hex_encode(digest, sizeof(digest));
+}
+
+static void
+test_update_encrypted(Fixture *f, gconstpointer data)
+{
+    g_autoptr(SnpgVmRecord) rec = NULL;
+    g_autoptr(xmlDoc) doc = make_vm(f, SNPG_WORKFLOW_ENCRYPTED, &rec);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SnpgAttestPolicy) policy = snpg_attest_policy_new();
+    g_autofree char *before = g_strdup(rec->expected_measurement);
+    g_autofree char *cmdline = NULL, *source = NULL, *type = NULL, *meta_m = NULL, *now = NULL;
+    g_autofree char *img = g_build_filename(f->dir, "root.qcow2", NULL);
+    const char *disks[] = { img, NULL };
+    g_auto(SnpgImageLuksFacts) facts = { .cipher = g_strdup("aes-xts-plain64"), .key_bits = 512,
+                                         .header_sha256 = g_strdup("ab") };
+
+    g_assert_true(snpg_image_update_domain(doc, rec, "encrypted", "snpguard.root", "@luks", disks,
+                                           &error));
+    g_assert_no_error(error);
+    cmdline = xpath_string(doc, "/domain/os/cmdline");
+    g_assert_nonnull(strstr(cmdline, "snpguard.root=luks:/dev/vda"));
+    source = xpath_string(doc, "/domain/devices/disk[1]/source/@file");
+    g_assert_cmpstr(source, ==, img);
+    type = xpath_string(doc, "/domain/devices/disk[1]/driver/@type");
+    g_assert_cmpstr(type, ==, "qcow2");
+
+    /* The new measurement: in the metadata, the record and its reference
+     * values, and what measuring the XML from scratch gives. */
+    now = measure_doc(doc);
+    g_assert_cmpstr(now, !=, before);
+    meta_m = xpath_string(doc, "/domain/metadata/snpguard:vm/snpguard:measurement");
+    g_assert_cmpstr(meta_m, ==, now);
+    g_assert_cmpstr(rec->expected_measurement, ==, now);
+    g_assert_true(snpg_attest_policy_load_reference_data(policy, rec->reference,
+                                                         strlen(rec->reference), &error));
+    g_assert_nonnull(strstr(rec->reference, now));
+    g_assert_cmpstr(snpg_vm_record_get_setting(rec, "cmdline"), ==, cmdline);
+
+    /* Again: the parameter is replaced, not added twice. */
+    g_assert_true(snpg_image_update_domain(doc, rec, "encrypted", "snpguard.root", "luks:/dev/vdb",
+                                           NULL, &error));
+    g_free(cmdline);
+    cmdline = xpath_string(doc, "/domain/os/cmdline");
+    g_assert_null(strstr(cmdline, "luks:/dev/vda"));
+    g_assert_nonnull(strstr(cmdline, "snpguard.root=luks:/dev/vdb"));
+
+    snpg_image_record_luks(rec, &facts);
+    g_assert_cmpstr(snpg_vm_record_get_setting(rec, SNPG_VM_SETTING_LUKS_CIPHER), ==,
+                    "aes-xts-plain64");
+    g_assert_cmpstr(snpg_vm_record_get_setting(rec, SNPG_VM_SETTING_LUKS_KEY_BITS), ==, "512");
+
+    /* The other workflow is refused. */
+    g_assert_false(snpg_image_update_domain(doc, rec, "integrity", "snpguard.verity", "x", NULL,
+                                            &error));
+    g_assert_error(error, SNPG_IMAGE_ERROR, SNPG_IMAGE_ERROR_WORKFLOW);
+}
+
+static void
+test_update_integrity(Fixture *f, gconstpointer data)
+{
+    g_autoptr(SnpgVmRecord) rec = NULL;
+    g_autoptr(xmlDoc) doc = make_vm(f, SNPG_WORKFLOW_INTEGRITY, &rec);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *first = NULL, *second = NULL, *hash_source = NULL;
+    const char *disks[] = { "/srv/data.img", "/srv/hash.img", NULL };
+
+    g_assert_true(snpg_image_update_domain(doc, rec, "integrity", "snpguard.verity",
+                                           "data:/dev/vda,hash:/dev/vdb,roothash:aa", disks, &error));
+    g_assert_no_error(error);
+    first = g_strdup(rec->expected_measurement);
+    hash_source = xpath_string(doc, "/domain/devices/disk[2]/source/@file");
+    g_assert_cmpstr(hash_source, ==, "/srv/hash.img");
+    /* Another root hash, another measurement. */
+    g_assert_true(snpg_image_update_domain(doc, rec, "integrity", "snpguard.verity",
+                                           "data:/dev/vda,hash:/dev/vdb,roothash:bb", NULL, &error));
+    second = measure_doc(doc);
+    g_assert_cmpstr(second, ==, rec->expected_measurement);
+    g_assert_cmpstr(second, !=, first);
+    g_assert_false(snpg_image_update_domain(doc, rec, "encrypted", "snpguard.root", "@luks", NULL,
+                                            &error));
+    g_assert_error(error, SNPG_IMAGE_ERROR, SNPG_IMAGE_ERROR_WORKFLOW);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -320,5 +474,7 @@ main(int argc, char **argv)
     ADD("/image/failure-leaves-nothing", test_failure_leaves_nothing);
     ADD("/image/verity", test_verity);
     ADD("/image/rootfs", test_rootfs);
+    ADD("/image/update-domain/encrypted", test_update_encrypted);
+    ADD("/image/update-domain/integrity", test_update_integrity);
     return g_test_run();
 }
