@@ -227,3 +227,13 @@ tests_unit_test_image_CPPFLAGS = $(HOST_CPPFLAGS) $(AGENT_CPPFLAGS)
 tests_unit_test_image_CFLAGS = $(TEST_CFLAGS) $(XML_CFLAGS) $(CRYPTSETUP_CFLAGS)
 tests_unit_test_image_LDADD = libsnpguard-host.la libsnpguard-luks.la $(TEST_LIBS) $(XML_LIBS) \
 	$(CRYPTSETUP_LIBS)
+# The workflows end to end (encrypted and integrity roots, tampering) and
+# the header forger they use.
+if ENABLE_HOST
+check_PROGRAMS += tests/integration/luks-edit
+endif
+tests_integration_luks_edit_SOURCES = tests/integration/luks-edit.c tests/unit/testutil.c \
+	tests/unit/testutil.h
+tests_integration_luks_edit_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit
+tests_integration_luks_edit_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_integration_luks_edit_LDADD = $(CORE_TEST_LIBS)
