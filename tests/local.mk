@@ -237,3 +237,10 @@ tests_integration_luks_edit_SOURCES = tests/integration/luks-edit.c tests/unit/t
 tests_integration_luks_edit_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit
 tests_integration_luks_edit_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_integration_luks_edit_LDADD = $(CORE_TEST_LIBS)
+if ENABLE_HOST
+TESTS += tests/integration/test-workflows.sh
+endif
+EXTRA_DIST += tests/integration/test-workflows.sh
+# It boots the image the build test made (and checked).
+WORKFLOWS_LOG = tests/integration/test-workflows.sh.log
+$(WORKFLOWS_LOG): tests/integration/test-guest-build.sh.log
