@@ -19,7 +19,8 @@ typedef enum {
 
 /* The modules loaded by default, in this order (their dependencies first):
  * virtio console, fw_cfg and virtio-rng for attestation, virtio disks, device-mapper
- * with dm-crypt and dm-verity, and the kernel crypto for LUKS2. */
+ * with dm-crypt and dm-verity, the kernel crypto for LUKS2, and ext4 for the
+ * root file system. */
 extern const char *const snpg_guest_image_default_modules[];
 
 /* Loaded only when the kernel command line does not select the simulated
