@@ -18,6 +18,8 @@ require_root_and_libvirt
 require_guest_build_tools
 command -v cryptsetup >/dev/null || skip_all "cryptsetup is missing (apt-get install cryptsetup-bin)"
 command -v mke2fs >/dev/null || skip_all "mke2fs is missing (apt-get install e2fsprogs)"
+"$SNPGUARD" show --help >/dev/null 2>&1 ||
+    skip_all "this snpguard has no show/define/attest NAME yet (the libvirt integration)"
 lock_machine
 make_workdir
 watchdog 900
