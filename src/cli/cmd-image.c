@@ -130,29 +130,56 @@ load_vm(SnpgRegistry *reg, const char *name, const char *workflow)
     return g_steal_pointer(&rec);
 }
 
-/* Puts the image(s) and command line parameter into the VM's domain,
+/* What the VM's command line gets: snpguard.root=luks:DEV for a LUKS2
+ * image (verity NULL), else snpguard.verity=... with the devices the
+ * domain's disks are in the guest unless given. */
+static char *
+root_parameter(xmlDoc *doc, const SnpgImageVerityFacts *verity, const char *data_dev,
+               const char *hash_dev, GError **error)
+{
+    g_autofree char *first = NULL, *second = NULL;
+
+    if (!verity) {
+        if (!(first = snpg_image_domain_disk_device(doc, 0, error)))
+            return NULL;
+        return g_strconcat("luks:", first, NULL);
+    }
+    if ((!data_dev && !(first = snpg_image_domain_disk_device(doc, 0, error))) ||
+        (!hash_dev && !(second = snpg_image_domain_disk_device(doc, 1, error))))
+        return NULL;
+    return snpg_image_verity_cmdline(verity, data_dev ? data_dev : first,
+                                     hash_dev ? hash_dev : second);
+}
+
+/* Puts the image(s) and the root parameter into the VM's domain,
  * recomputes its measurement, and stores both: the registry row and the
  * libvirt definition change together or not at all. */
 static int
-update_vm(SnpgRegistry *reg, SnpgVmRecord *rec, const char *connect, const char *workflow,
-          const char *param, const char *value, const char *const *disks)
+update_vm(SnpgRegistry *reg, SnpgVmRecord *rec, const char *connect, const char *const *disks,
+          const SnpgImageVerityFacts *verity, const char *data_dev, const char *hash_dev)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(xmlDoc) doc = NULL;
-    g_autofree char *xml = NULL, *new_xml = NULL;
+    g_autofree char *xml = NULL, *new_xml = NULL, *value = NULL;
     const char *uri = connect ? connect : snpg_vm_record_get_setting(rec, "connect");
+    const char *workflow = verity ? "integrity" : "encrypted";
+    const char *param = verity ? "snpguard.verity" : "snpguard.root";
 
     if (!(xml = seam_domain_get_xml(uri, rec->name, &error)) ||
         !(doc = snpg_domain_parse(xml, strlen(xml), rec->name, &error)) ||
+        !(value = root_parameter(doc, verity, data_dev, hash_dev, &error)) ||
         !snpg_image_update_domain(doc, rec, workflow, param, value, disks, &error))
         return FAIL("%s", error->message);
+    if (verity)
+        snpg_vm_record_set_setting(rec, SNPG_VM_SETTING_VERITY, value);
     new_xml = snpg_domain_to_string(doc);
     if (!snpg_registry_begin(reg, &error) || !snpg_registry_update_vm(reg, rec, &error) ||
         !seam_domain_redefine(uri, new_xml, &error) || !snpg_registry_commit(reg, &error)) {
         snpg_registry_rollback(reg);
         return FAIL("%s", error->message);
     }
-    printf(_("VM '%s' updated: expected measurement %s\n"), rec->name, rec->expected_measurement);
+    printf(_("VM '%s' updated: %s=%s, expected measurement %s\n"), rec->name, param, value,
+           rec->expected_measurement);
     return SNPG_EXIT_OK;
 }
 
@@ -265,7 +292,7 @@ run_encrypt(int argc, char **argv)
     }
     {
         const char *disks[] = { argv[3], NULL };
-        return update_vm(reg, rec, connect, "encrypted", "snpguard.root", "@luks", disks);
+        return update_vm(reg, rec, connect, disks, NULL, NULL, NULL);
     }
 }
 
@@ -280,9 +307,11 @@ run_verity(int argc, char **argv)
     const GOptionEntry entries[] = {
         { "force", 0, 0, G_OPTION_ARG_NONE, &force, N_("Replace existing DATA and HASH"), NULL },
         { "data-device", 0, 0, G_OPTION_ARG_STRING, &data_dev,
-          N_("The data disk as the guest sees it (default /dev/vda)"), N_("DEV") },
+          N_("The data disk as the guest sees it (default: the domain's first disk, /dev/vda)"),
+          N_("DEV") },
         { "hash-device", 0, 0, G_OPTION_ARG_STRING, &hash_dev,
-          N_("The hash disk as the guest sees it (default /dev/vdb)"), N_("DEV") },
+          N_("The hash disk as the guest sees it (default: the domain's second disk, /dev/vdb)"),
+          N_("DEV") },
         { "no-define", 0, 0, G_OPTION_ARG_NONE, &no_define,
           N_("Record the parameters in the registry, but leave the libvirt domain as it is"),
           NULL },
@@ -312,15 +341,12 @@ run_verity(int argc, char **argv)
         return USAGE(_("expected NAME SRC DATA HASH"));
     if (argc > 5)
         return USAGE(_("unexpected argument '%s'"), argv[5]);
-    if (!data_dev)
-        data_dev = g_strdup("/dev/vda");
-    if (!hash_dev)
-        hash_dev = g_strdup("/dev/vdb");
-    if (!g_regex_match_simple("^/dev/[a-z0-9/_-]{1,64}$", data_dev, 0, 0) ||
-        !g_regex_match_simple("^/dev/[a-z0-9/_-]{1,64}$", hash_dev, 0, 0))
-        return USAGE(_("a device is a path under /dev without commas, not '%s'"),
-                     g_regex_match_simple("^/dev/[a-z0-9/_-]{1,64}$", data_dev, 0, 0) ? hash_dev
-                                                                                    : data_dev);
+    for (guint i = 0; i < 2; i++) {
+        const char *dev = i == 0 ? data_dev : hash_dev;
+
+        if (dev && !g_regex_match_simple("^/dev/[a-z0-9/_-]{1,64}$", dev, 0, 0))
+            return USAGE(_("a device is a path under /dev without commas, not '%s'"), dev);
+    }
     o.force = force;
     state_dir = snpg_state_dir_resolve(state_opt);
     if (!(reg = snpg_registry_open(state_dir, SNPG_REGISTRY_OPEN_DEFAULT, &error)))
@@ -331,10 +357,12 @@ run_verity(int argc, char **argv)
     progress_end(&progress);
     if (!ok)
         return FAIL("%s", error->message);
-    value = snpg_image_verity_cmdline(&facts, data_dev, hash_dev);
     printf(_("wrote %s and %s: root hash %s\n"), argv[3], argv[4], facts.root_hash);
-    snpg_vm_record_set_setting(rec, SNPG_VM_SETTING_VERITY, value);
     if (no_define) {
+        /* No domain to ask: the devices as given, else the template's. */
+        value = snpg_image_verity_cmdline(&facts, data_dev ? data_dev : "/dev/vda",
+                                          hash_dev ? hash_dev : "/dev/vdb");
+        snpg_vm_record_set_setting(rec, SNPG_VM_SETTING_VERITY, value);
         if (!snpg_registry_update_vm(reg, rec, &error))
             return FAIL("%s", error->message);
         printf("snpguard.verity=%s\n", value);
@@ -342,7 +370,7 @@ run_verity(int argc, char **argv)
     }
     {
         const char *disks[] = { argv[3], argv[4], NULL };
-        return update_vm(reg, rec, connect, "integrity", "snpguard.verity", value, disks);
+        return update_vm(reg, rec, connect, disks, &facts, data_dev, hash_dev);
     }
 }
 

@@ -29,7 +29,7 @@ const char *const snpg_guest_image_default_modules[] = {
     "virtio_blk",
     "dm-mod", "dm-bufio", "dm-verity", "dm-crypt",
     "ecb", "xts", "af_alg", "algif_skcipher", "algif_hash",
-    /* The root file system (ext4, as snpguard image writes it); ext4 asks
+    /* The root file system, ext4 as snpguard image writes it: ext4 asks
      * the crypto API for crc32c, which nothing could load on demand here. */
     "crc32c_generic", "ext4",
     NULL

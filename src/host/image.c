@@ -890,18 +890,22 @@ set_disks(xmlXPathContext *ctx, const char *const *disks, GError **error)
     return TRUE;
 }
 
-/* The target device of the nth disk ("vda"), or NULL. */
-static char *
-disk_target(xmlXPathContext *ctx, guint n)
+char *
+snpg_image_domain_disk_device(xmlDoc *doc, guint index, GError **error)
 {
+    g_autoptr(xmlXPathContext) ctx = xmlXPathNewContext(doc);
     g_autofree char *expr = g_strdup_printf(
-        "/domain/devices/disk[@device='disk' or not(@device)][%u]/target", n + 1);
-    xmlNode *target = xpath_first(ctx, expr);
+        "/domain/devices/disk[@device='disk' or not(@device)][%u]/target", index + 1);
+    xmlNode *target = ctx ? xpath_first(ctx, expr) : NULL;
     xmlChar *dev = target ? xmlGetProp(target, BAD_CAST "dev") : NULL;
     char *ret = NULL;
 
+    /* Virtio disks only: their names in the guest follow their order. */
     if (dev && g_regex_match_simple("^vd[a-z]{1,2}$", (const char *)dev, 0, 0))
-        ret = g_strdup((const char *)dev);
+        ret = g_strconcat("/dev/", (const char *)dev, NULL);
+    else
+        g_set_error(error, SNPG_IMAGE_ERROR, SNPG_IMAGE_ERROR_WORKFLOW,
+                    _("Disk %u of the domain is not a virtio disk (vdX)"), index + 1);
     xmlFree(dev);
     return ret;
 }
@@ -946,21 +950,7 @@ snpg_image_update_domain(xmlDoc *doc, SnpgVmRecord *rec, const char *workflow,
         xmlFree(text);
     }
     if (param) {
-        g_autofree char *v = NULL;
-
-        /* "luks:DEV" and "data:DEV,hash:DEV" name the VM's disks by target. */
-        if (g_str_equal(value, "@luks")) {
-            g_autofree char *dev = disk_target(ctx, 0);
-            if (!dev) {
-                g_set_error(error, SNPG_IMAGE_ERROR, SNPG_IMAGE_ERROR_WORKFLOW,
-                            _("The first disk of VM '%s' is not a virtio disk (vdX)"), rec->name);
-                return FALSE;
-            }
-            v = g_strdup_printf("luks:/dev/%s", dev);
-        } else {
-            v = g_strdup(value);
-        }
-        new_line = cmdline_set(line, param, v);
+        new_line = cmdline_set(line, param, value);
         xmlNodeSetContent(cmdline, NULL);
         xmlNodeAddContent(cmdline, BAD_CAST new_line);
     }

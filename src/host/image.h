@@ -156,5 +156,9 @@ gboolean snpg_image_update_domain(xmlDoc *doc, SnpgVmRecord *rec, const char *wo
                                   const char *param, const char *value,
                                   const char *const *disks, GError **error);
 
+/* The guest's device of the domain's disk number index (0: the first),
+ * e.g. "/dev/vda"; virtio disks only. */
+char *snpg_image_domain_disk_device(xmlDoc *doc, guint index, GError **error);
+
 /* Records the LUKS2 facts as rec's settings (SNPG_VM_SETTING_LUKS_*). */
 void snpg_image_record_luks(SnpgVmRecord *rec, const SnpgImageLuksFacts *facts);

@@ -5,7 +5,7 @@
 #     agent checks the LUKS2 header, unlocks, init switch_roots -> the root's
 #     marker on the console; then, each on its own start, the host's attacks:
 #     a cipher_null header with the same UUID (CVE-2025-59054 class), the
-#     wrong key, a keyslot added, another VM's header -> refused before
+#     wrong key, a keyslot added, another cipher, another VM's header -> refused before
 #     activation, no marker, the reason recorded;
 #   integrity: define -> image verity -> start -> attest -> the marker; one
 #     modified data block -> the boot stops; another root hash on the
@@ -151,6 +151,12 @@ head -c 64 /dev/urandom > "$it_work/other.key"
 cryptsetup luksAddKey -q --key-file "$key_file" --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
     "$it_work/enc.img" "$it_work/other.key" || bail "cryptsetup luksAddKey"
 refused_boot enc-keyslot "a keyslot added" "unexpected LUKS2 header"
+
+# Another cipher for the data segment (valid checksums).
+cp "$it_work/enc.pristine" "$it_work/enc.img"
+"$luks_edit" "$it_work/enc.img" '"segments"' '"encryption":"aes-xts-plain64"' \
+    '"encryption":"aes-cbc-plain64"' || bail "luks-edit"
+refused_boot enc-cipher "another cipher" "not the expected 'aes-xts-plain64'"
 
 # Another header: the same root encrypted again under another VM's key.
 other=snpguard-it-other-$$

@@ -396,8 +396,11 @@ test_update_encrypted(Fixture *f, gconstpointer data)
     g_auto(SnpgImageLuksFacts) facts = { .cipher = g_strdup("aes-xts-plain64"), .key_bits = 512,
                                          .header_sha256 = g_strdup("ab") };
 
-    g_assert_true(snpg_image_update_domain(doc, rec, "encrypted", "snpguard.root", "@luks", disks,
-                                           &error));
+    g_autofree char *dev = snpg_image_domain_disk_device(doc, 0, &error);
+
+    g_assert_cmpstr(dev, ==, "/dev/vda");
+    g_assert_true(snpg_image_update_domain(doc, rec, "encrypted", "snpguard.root", "luks:/dev/vda",
+                                           disks, &error));
     g_assert_no_error(error);
     cmdline = xpath_string(doc, "/domain/os/cmdline");
     g_assert_nonnull(strstr(cmdline, "snpguard.root=luks:/dev/vda"));
@@ -458,8 +461,8 @@ test_update_integrity(Fixture *f, gconstpointer data)
     second = measure_doc(doc);
     g_assert_cmpstr(second, ==, rec->expected_measurement);
     g_assert_cmpstr(second, !=, first);
-    g_assert_false(snpg_image_update_domain(doc, rec, "encrypted", "snpguard.root", "@luks", NULL,
-                                            &error));
+    g_assert_false(snpg_image_update_domain(doc, rec, "encrypted", "snpguard.root", "luks:/dev/vda",
+                                            NULL, &error));
     g_assert_error(error, SNPG_IMAGE_ERROR, SNPG_IMAGE_ERROR_WORKFLOW);
 }
 
