@@ -137,6 +137,38 @@ test_encrypt_directory(Fixture *f, gconstpointer data)
                          "hostname", 8));
 }
 
+/* DST ending in .qcow2: qemu-img's format, holding the same LUKS2 volume. */
+static void
+test_encrypt_qcow2(Fixture *f, gconstpointer data)
+{
+    g_autofree char *dst = g_build_filename(f->dir, "root.qcow2", NULL);
+    g_autofree char *raw = g_build_filename(f->dir, "back.raw", NULL);
+    g_autofree char *head = NULL;
+    g_autoptr(SnpgSecret) key = test_key(0x44);
+    g_auto(SnpgImageLuksFacts) facts = { 0 };
+    g_auto(SnpgImageLuksFacts) back = { 0 };
+    g_autoptr(GError) error = NULL;
+    SnpgImageOptions o = { 0 };
+    const char *argv[] = { "qemu-img", "convert", "-f", "qcow2", "-O", "raw", dst, raw, NULL };
+    g_autofree char *qemu_img = g_find_program_in_path("qemu-img");
+    int status = -1;
+
+    if (!qemu_img) {
+        g_test_skip("qemu-img is missing (apt-get install qemu-utils)");
+        return;
+    }
+    g_assert_true(snpg_image_encrypt(f->root, dst, key, &o, &facts, &error));
+    g_assert_no_error(error);
+    g_assert_cmpuint(count_hidden(f->dir), ==, 0);
+    g_assert_true(g_file_get_contents(dst, &head, NULL, NULL));
+    g_assert_cmpmem(head, 4, "QFI\xfb", 4);
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                               NULL, &status, NULL));
+    g_assert_cmpint(status, ==, 0);
+    g_assert_true(snpg_image_luks_facts(raw, &back, &error));
+    g_assert_cmpstr(back.header_sha256, ==, facts.header_sha256);
+}
+
 /* A raw image as source, and the header digest defined as what
  * luksHeaderBackup writes. */
 static void
@@ -473,6 +505,7 @@ main(int argc, char **argv)
 #define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
     ADD("/image/encrypt/directory", test_encrypt_directory);
     ADD("/image/encrypt/raw-and-backup-digest", test_encrypt_raw);
+    ADD("/image/encrypt/qcow2", test_encrypt_qcow2);
     ADD("/image/encrypt/refuses-overwrite", test_refuses_overwrite);
     ADD("/image/failure-leaves-nothing", test_failure_leaves_nothing);
     ADD("/image/verity", test_verity);
