@@ -209,9 +209,10 @@ run_rootfs(int argc, char **argv)
 
     if (!snpg_cli_parse(ctx, &argc, &argv))
         return SNPG_EXIT_USAGE;
-    if (argc != 2)
-        return USAGE(argc < 2 ? _("expected the output DIR") : _("unexpected argument '%s'"),
-                     argv[argc < 2 ? 0 : 2]);
+    if (argc < 2)
+        return USAGE(_("expected the output DIR"));
+    if (argc > 2)
+        return USAGE(_("unexpected argument '%s'"), argv[2]);
     if (epoch && *epoch) {
         guint64 v;
         if (!snpg_cli_parse_u64("SOURCE_DATE_EPOCH", epoch, 10, G_MAXUINT32, &v))
