@@ -150,6 +150,8 @@ typedef struct {
     guint64 files;
 } TreeSize;
 
+/* nftw() passes no user data: the one walk at a time (the CLI is single
+ * threaded) sums into this. */
 static TreeSize tree_size_acc;
 
 static int
@@ -448,8 +450,10 @@ fill_rootfs(const char *root, const SnpgImageRootfsOptions *o, const char *busyb
             strchr(name, '/') || strlen(name) > 64 || name[0] == '.')
             continue;
         path = g_build_filename(root, "bin", name, NULL);
-        if (symlink("busybox", path) != 0 || !set_times(path, o->mtime, error))
+        if (symlink("busybox", path) != 0)
             return io_error(error, errno, _("Cannot create '%s'"), path);
+        if (!set_times(path, o->mtime, error))
+            return FALSE;
     }
     for (gsize i = G_N_ELEMENTS(rootfs_dirs); i > 0; i--) {
         g_autofree char *path = g_build_filename(root, rootfs_dirs[i - 1], NULL);
@@ -924,10 +928,12 @@ snpg_image_update_domain(xmlDoc *doc, SnpgVmRecord *rec, const char *workflow,
     guint8 digest[SNPG_MEASURE_SNP_DIGEST_SIZE];
     xmlNode *os, *cmdline;
 
-    if (!ctx)
-        g_error("out of memory");
-    if (!snpg_domain_meta_read(doc, &meta, error))
+    if (!ctx || !snpg_domain_meta_read(doc, &meta, error)) {
+        if (!ctx)
+            g_set_error(error, SNPG_IMAGE_ERROR, SNPG_IMAGE_ERROR_WORKFLOW,
+                        _("Cannot read the domain of VM '%s'"), rec->name);
         return FALSE;
+    }
     if (!g_str_equal(snpg_workflow_to_string(meta.workflow), workflow) ||
         (rec->workflow && !g_str_equal(rec->workflow, workflow))) {
         g_set_error(error, SNPG_IMAGE_ERROR, SNPG_IMAGE_ERROR_WORKFLOW,
@@ -950,6 +956,14 @@ snpg_image_update_domain(xmlDoc *doc, SnpgVmRecord *rec, const char *workflow,
         xmlFree(text);
     }
     if (param) {
+        /* One word on the command line, of a sane length. */
+        if (!value || !*value || strlen(value) > 2048 || strpbrk(value, " \t\n\"") ||
+            !*param || strpbrk(param, " \t\n=")) {
+            g_set_error(error, SNPG_IMAGE_ERROR, SNPG_IMAGE_ERROR_INPUT,
+                        _("Not a kernel command line parameter: '%s=%s'"), param,
+                        value ? value : "");
+            return FALSE;
+        }
         new_line = cmdline_set(line, param, value);
         xmlNodeSetContent(cmdline, NULL);
         xmlNodeAddContent(cmdline, BAD_CAST new_line);

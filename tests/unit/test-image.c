@@ -461,6 +461,12 @@ test_update_encrypted(Fixture *f, gconstpointer data)
     g_assert_null(strstr(cmdline, "luks:/dev/vda"));
     g_assert_nonnull(strstr(cmdline, "snpguard.root=luks:/dev/vdb"));
 
+    /* A value that would be two words is refused. */
+    g_assert_false(snpg_image_update_domain(doc, rec, "encrypted", "snpguard.root",
+                                            "luks:/dev/vda init=/bin/sh", NULL, &error));
+    g_assert_error(error, SNPG_IMAGE_ERROR, SNPG_IMAGE_ERROR_INPUT);
+    g_clear_error(&error);
+
     snpg_image_record_luks(rec, &facts);
     g_assert_cmpstr(snpg_vm_record_get_setting(rec, SNPG_VM_SETTING_LUKS_CIPHER), ==,
                     "aes-xts-plain64");
