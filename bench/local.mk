@@ -13,8 +13,15 @@ bench: all bench/bench-verify$(EXEEXT) bench/bench-attest$(EXEEXT) bench/bench-h
 	$(SHELL) $(top_srcdir)/bench/measure $(abs_builddir)/snpguard || status=1; \
 	$(SHELL) $(top_srcdir)/bench/history $(abs_builddir)/bench/bench-history$(EXEEXT) \
 		$(abs_builddir)/snpguard || status=1; \
+	$(SHELL) $(top_srcdir)/bench/gate $(abs_builddir)/snpguard || status=1; \
 	exit $$status
 .PHONY: bench
+
+# The start gate (the libvirt hook on prepare), managed and unmanaged.
+EXTRA_DIST += bench/gate
+bench-gate: snpguard$(EXEEXT)
+	$(SHELL) $(top_srcdir)/bench/gate $(abs_builddir)/snpguard
+.PHONY: bench-gate
 
 # Report verification (bench/verify drives bench/bench-verify).
 EXTRA_PROGRAMS += bench/bench-verify

@@ -8,6 +8,7 @@ dist_man_MANS += docs/snpguard-report.1
 endif
 EXTRA_DIST += docs/reference-values.md
 dist_man_MANS += docs/snpguard-agent.8
+dist_man_MANS += docs/snpguard-hook.8
 if ENABLE_HOST
 dist_man_MANS += docs/snpguard-attest.1
 endif

@@ -1,120 +1,107 @@
 #!/bin/sh
-# The main job on a built-in sample VM, on the simulated secure processor:
-#   measure the VM -> the simulated AMD-SP launches it -> the guest agent
-#   attests with a fresh report -> the verifier checks it and releases the
-#   disk key sealed to the agent's key -> the agent holds exactly that key.
-# (Later issues put libvirt define/start and the LUKS unlock around this.)
-set -eu
+# The main job, on the emulation profile, through a real libvirtd and QEMU
+# (TCG): define a VM -> its expected measurement is known before it runs ->
+# virsh start (the hook plays the AMD secure processor with TEST keys) ->
+# snpguard attest -> the guest receives exactly its disk key -> the record.
+# Then a changed boot file: the start gate refuses it.
+#
+# Run as root (./quickstart demo): it starts its own libvirtd and virtlogd as
+# the integration tests do (tests/integration/lib.sh), installs the hook for
+# the run, and stops and removes all of it at the end, also on failure.
+# Building the guest image downloads Debian's kernel package (apt-get download).
+set -u
 src=$(cd "$(dirname "$0")/.." && pwd)     # sources and data
 top=${1:-$src}                             # the build (binaries)
-snpguard="$top/snpguard"
-work=${SNPGUARD_DEMO_DIR:-$(mktemp -d /tmp/snpguard-demo.XXXXXX)}
-mkdir -p "$work"
+SNPGUARD="$top/snpguard"
+export SNPGUARD
 
-say() { printf '\n== %s\n' "$*"; }
-
-# Firmware: an OVMF build with SEV metadata and a kernel-hashes section
-# (edk2 OvmfPkg/AmdSev). Debian's ovmf package has no kernel-hashes section,
-# so without one on this machine we assemble a 2 MiB image from the real
-# firmware tail shipped in tests/data (the measurement covers the filler too).
-firmware=${SNPGUARD_DEMO_OVMF:-}
-if [ -z "$firmware" ]; then
-    firmware="$work/OVMF.amdsev.fd"
-    tail_bin="$src/tests/data/measure/ovmf_AmdSev_suffix.bin"
-    head -c $((2 * 1024 * 1024 - 4096)) /dev/zero | tr '\0' '\377' > "$firmware"
-    cat "$tail_bin" >> "$firmware"
-fi
-
-# Kernel and initrd: the machine's own if it has them, else generated.
-kernel=$(ls /boot/vmlinuz-* 2>/dev/null | head -n 1 || true)
-initrd=$(ls /boot/initrd.img-* 2>/dev/null | head -n 1 || true)
-if [ -z "$kernel" ] || [ -z "$initrd" ]; then
-    kernel="$work/vmlinuz"; initrd="$work/initrd.img"
-    head -c $((8 * 1024 * 1024)) /dev/urandom > "$kernel"
-    head -c $((16 * 1024 * 1024)) /dev/urandom > "$initrd"
-fi
-cmdline="console=ttyS0 root=/dev/vda snpguard.attest=virtio-serial"
-
-say "Sample VM: 2 vCPUs (EPYC-Milan), QEMU, direct kernel boot"
-echo "firmware: $firmware"
-echo "kernel:   $kernel"
-echo "initrd:   $initrd"
-echo "cmdline:  $cmdline"
-
-say "snpguard measure --explain"
-"$snpguard" measure --mode snp --vcpus 2 --vcpu-type EPYC-Milan \
-    --ovmf "$firmware" --kernel "$kernel" --initrd "$initrd" --append "$cmdline" --explain
-
-say "The expected launch measurement (what the AMD-SP will report)"
-"$snpguard" measure --mode snp --vcpus 2 --vcpu-type EPYC-Milan \
-    --ovmf "$firmware" --kernel "$kernel" --initrd "$initrd" --append "$cmdline"
-
-say "A changed command line changes the measurement"
-"$snpguard" measure --mode snp --vcpus 2 --vcpu-type EPYC-Milan \
-    --ovmf "$firmware" --kernel "$kernel" --initrd "$initrd" --append "$cmdline init=/bin/sh"
-
-say "Firmware that would leave the kernel unmeasured is refused"
-if "$snpguard" measure --mode snp --vcpus 2 --vcpu-type EPYC-Milan \
-    --ovmf "$src/tests/data/measure/ovmf_OvmfX64_suffix.bin" --kernel "$kernel"; then
-    echo "demo: expected a refusal" >&2
+if [ "$(id -u)" != 0 ]; then
+    echo "demo: run as root: it starts its own libvirtd (qemu:///system)" >&2
     exit 1
 fi
-echo "(refused, exit status 1, as expected)"
+. "$src/tests/integration/lib.sh"
+require_root_and_libvirt
+require_guest_build_tools
 
-measurement=$("$snpguard" measure --mode snp --vcpus 2 --vcpu-type EPYC-Milan \
-    --ovmf "$firmware" --kernel "$kernel" --initrd "$initrd" --append "$cmdline")
-
-say "A simulated secure processor (TEST keys; real verifiers reject its root)"
-"$snpguard" sim init "$work/sim" --product Milan --force
-ls "$work/sim"
-
-say "The guest's launch identity: what the simulated AMD-SP measured"
-"$snpguard" sim identity "$work/sim" --measurement "$measurement" -o "$work/identity"
-
-say "The verifier's identity: guests pin it on their measured kernel command line"
-"$snpguard" verifier-key create "$work/verifier.pem" --force | tee "$work/verifier.pin"
-pin=$(sed -n 's/^pin: //p' "$work/verifier.pin")
-
-say "The guest agent waits for the verifier (standalone mode, simulated reports)"
-head -c 64 /dev/urandom > "$work/disk.key"
-chmod 600 "$work/disk.key"
-rm -f "$work/received.key" "$work/agent.sock"
-"$top/snpguard-agent" --listen "unix:$work/agent.sock" --psp "sim:$work/identity" \
-    --key-out "$work/received.key" --attempts 3 --verifier-pin "$pin" &
-agent=$!
-for _ in $(seq 100); do [ -S "$work/agent.sock" ] && break; sleep 0.05; done
-
-say "A wrong measurement: the verifier refuses, and no key leaves"
-rc=0
-"$snpguard" attest --connect "unix:$work/agent.sock" --trust-root "$work/sim/ark.pem" \
-    --measurement "$(printf '%096d' 0)" --key-file "$work/disk.key" \
-    --verifier-key "$work/verifier.pem" || rc=$?
-[ "$rc" = 3 ] || { echo "demo: expected a rejection (exit status 3), got $rc" >&2; exit 1; }
-echo "(rejected, exit status 3)"
-[ ! -e "$work/received.key" ] || { echo "demo: a key leaked" >&2; exit 1; }
-
-say "Someone else on the channel (the host) cannot hand the VM a key of its own"
-"$snpguard" verifier-key create "$work/impostor.pem" --force > /dev/null
-head -c 64 /dev/urandom > "$work/host.key"
-rc=0
-"$snpguard" attest --connect "unix:$work/agent.sock" --trust-root "$work/sim/ark.pem" \
-    --measurement "$measurement" --key-file "$work/host.key" \
-    --verifier-key "$work/impostor.pem" || rc=$?
-[ "$rc" = 1 ] || { echo "demo: the agent took an impostor's key (exit $rc)" >&2; exit 1; }
-[ ! -e "$work/received.key" ] || { echo "demo: an impostor's key was used" >&2; exit 1; }
-echo "(the agent refused the impostor's key)"
-
-say "snpguard attest: verify the report, then release the disk key sealed to the agent"
-"$snpguard" attest --connect "unix:$work/agent.sock" --trust-root "$work/sim/ark.pem" \
-    --measurement "$measurement" --key-file "$work/disk.key" \
-    --verifier-key "$work/verifier.pem"
-wait "$agent"
-
-say "The agent holds exactly the owner's key"
-if cmp -s "$work/disk.key" "$work/received.key"; then
-    echo "the keys match ($(wc -c < "$work/received.key") bytes; mode $(stat -c %a "$work/received.key"))"
-else
-    echo "demo: the keys differ" >&2
+step=0
+say() {
+    step=$((step + 1))
+    printf '\n== %d. %s\n' "$step" "$*"
+}
+fail() {
+    echo "demo: $*" >&2
     exit 1
+}
+
+make_workdir
+state=$it_work/state
+export SNPGUARD_STATE_DIR="$state"
+[ -d "$src/xml-templates" ] && export SNPGUARD_TEMPLATE_DIR="$src/xml-templates"
+vm=snpguard-demo
+
+say "The guest image: Debian's kernel, busybox and the static snpguard-agent (snpguard guest build)"
+agent=$top/snpguard-agent
+if [ ! -x "$agent" ] || readelf -l "$agent" | grep -q INTERP; then
+    make -s -C "$top" tests/integration/snpguard-agent-static > "$it_work/make.log" 2>&1 ||
+        { cat "$it_work/make.log"; fail "cannot build a static snpguard-agent"; }
+    agent=$top/tests/integration/snpguard-agent-static
 fi
-say "done; files in $work"
+strip -o "$it_work/snpguard-agent" "$agent"
+"$SNPGUARD" guest build "$it_work/image" --agent "$it_work/snpguard-agent" \
+    --init "$src/guest/init" || fail "snpguard guest build"
+ls -l "$it_work/image"
+
+# The SNP firmware the measurement includes (Debian 12 has no AmdSev build):
+# 2 MiB assembled from the real AmdSev tail in tests/data. An emulated VM
+# boots its kernel directly; the firmware is measured, not run.
+firmware=$it_work/OVMF.amdsev.fd
+head -c $((2 * 1024 * 1024 - 4096)) /dev/zero | tr '\0' '\377' > "$firmware"
+cat "$src/tests/data/measure/ovmf_AmdSev_suffix.bin" >> "$firmware"
+truncate -s 16M "$it_work/root.img"
+
+say "libvirtd with the snpguard hook (hooks/snpguard -> /etc/libvirt/hooks/qemu.d)"
+sed -e "s|@bindir@/snpguard|$SNPGUARD|" -e "s|^exec |SNPGUARD_STATE_DIR='$state' exec |" \
+    "$src/hooks/snpguard.in" > "$it_work/hook"
+start_libvirtd "$it_work/hook"
+
+say "snpguard define $vm --emulate: the domain XML, its measurement, its disk key"
+track_domain "$vm"
+"$SNPGUARD" define "$vm" --emulate --firmware "$firmware" --kernel "$it_work/image/vmlinuz" \
+    --initrd "$it_work/image/initrd.img" --append "console=ttyS0 quiet panic=-1" \
+    --memory 256 --workflow encrypted --disk "$it_work/root.img" \
+    --console-log "$it_work/console.log" || fail "snpguard define"
+
+say "snpguard show $vm: what the expected measurement rests on"
+"$SNPGUARD" show "$vm" | sed -n '/^Expected/p; /^Files/,/^Breakdown/p' | sed '$d'
+
+say "virsh start $vm (the hook re-measures the files and, emulating, hands the guest its launch identity)"
+t0=$(now)
+$VIRSH start "$vm" || fail "virsh start"
+
+say "snpguard attest $vm: a fresh report, verified; the key released sealed to the guest"
+timeout 150 "$SNPGUARD" attest "$vm" --timeout 120 || fail "snpguard attest"
+echo "start -> key released: $(elapsed "$t0" "$(now)") s"
+wait_domain_stopped "$vm" 60
+
+say "The guest's console: it holds exactly the VM's key (its SHA-256, never the key)"
+grep '^snpguard:' "$it_work/console.log"
+key_digest=$(sha256sum "$state"/keys/*.key | cut -d' ' -f1)
+echo "the registry's key: sha256 $key_digest"
+grep -q "key sha256 $key_digest" "$it_work/console.log" || fail "the guest did not get the key"
+
+say "snpguard history $vm: the record"
+"$SNPGUARD" history "$vm"
+
+say "A changed initrd: the start gate refuses the start (the attestation would too)"
+head -c 512 /dev/zero >> "$it_work/image/initrd.img"
+if $VIRSH start "$vm" 2> "$it_work/refused.txt"; then
+    fail "the changed VM started"
+fi
+grep -o "snpguard: refusing.*" "$it_work/refused.txt"
+"$SNPGUARD" history "$vm" --limit 1
+
+say "snpguard undefine $vm --remove-key; libvirtd stopped"
+"$SNPGUARD" undefine "$vm" --remove-key
+stop_libvirtd
+rm -rf "/run/snpguard/emulate/$(printf %s "$state" | sha256sum | cut -c1-16)"
+printf '\ndemo: done: define -> start -> attest -> key -> record, and a refused start\n'

@@ -183,13 +183,16 @@ tests_unit_test_luks_LDADD = libsnpguard-luks.la $(CORE_TEST_LIBS) $(CRYPTSETUP_
 # with its reason elsewhere. They speak TAP like the unit tests.
 if ENABLE_HOST
 TESTS += tests/integration/test-guest-build.sh tests/integration/test-guest-boot.sh
+TESTS += tests/integration/test-libvirt-define.sh
 endif
 EXTRA_DIST += tests/integration/lib.sh tests/integration/test-guest-build.sh \
-	tests/integration/test-guest-boot.sh
+	tests/integration/test-guest-boot.sh tests/integration/test-libvirt-define.sh
 # The boot test uses the image the build test made (and checked). Named
 # through a variable so that automake still writes the log's own rule.
 GUEST_BOOT_LOG = tests/integration/test-guest-boot.sh.log
 $(GUEST_BOOT_LOG): tests/integration/test-guest-build.sh.log
+LIBVIRT_DEFINE_LOG = tests/integration/test-libvirt-define.sh.log
+$(LIBVIRT_DEFINE_LOG): tests/integration/test-guest-build.sh.log
 # A static agent for the guest image, built on demand by the tests when this
 # build's own snpguard-agent is not static (configure --enable-static-agent).
 EXTRA_PROGRAMS += tests/integration/snpguard-agent-static
@@ -244,3 +247,21 @@ EXTRA_DIST += tests/integration/test-workflows.sh
 # It boots the image the build test made (and checked).
 WORKFLOWS_LOG = tests/integration/test-workflows.sh.log
 $(WORKFLOWS_LOG): tests/integration/test-guest-build.sh.log
+# define, show, undefine and the start gate against libvirt's test driver.
+if ENABLE_HOST
+check_PROGRAMS += tests/unit/test-cli-define
+TESTS += tests/unit/test-cli-define
+endif
+tests_unit_test_cli_define_SOURCES = tests/unit/test-cli-define.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_cli_define_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_cli_define_LDADD = $(TEST_LIBS)
+
+# snpg_vm_attest(): a registered VM attested by a real agent on a socket.
+if ENABLE_HOST
+check_PROGRAMS += tests/unit/test-vmattest
+TESTS += tests/unit/test-vmattest
+endif
+tests_unit_test_vmattest_CPPFLAGS = $(HOST_CPPFLAGS)
+tests_unit_test_vmattest_SOURCES = tests/unit/test-vmattest.c tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_vmattest_CFLAGS = $(TEST_CFLAGS) $(XML_CFLAGS)
+tests_unit_test_vmattest_LDADD = libsnpguard-host.la $(TEST_LIBS) $(XML_LIBS)

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include <glib/gi18n.h>
 
@@ -12,6 +13,8 @@
 #include "domain.h"
 #include "hex.h"
 #include "identity.h"
+#include "statedir.h"
+#include "virt.h"
 
 #define USAGE(...) (snpg_cli_error(__VA_ARGS__), SNPG_EXIT_USAGE)
 #define FAIL(...) (snpg_cli_error(__VA_ARGS__), SNPG_EXIT_ERROR)
@@ -22,6 +25,9 @@ typedef struct {
     char *vmpl;
     char *failure_action;
     char *verifier_key;
+    char *state_dir;
+    char *connect;
+    char *verifier;
     gboolean print_xml;
     gboolean json;
 } Options;
@@ -34,35 +40,35 @@ options_clear(Options *o)
     g_free(o->vmpl);
     g_free(o->failure_action);
     g_free(o->verifier_key);
+    g_free(o->state_dir);
+    g_free(o->connect);
+    g_free(o->verifier);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Options, options_clear)
-
-/* The integrator replaces this with the libvirt + registry path: fetch the
- * defined domain NAME (or define the adopted XML), store the VM, update the
- * domain's XML and metadata. */
-static int
-adopt_in_libvirt(const char *name, xmlDoc *doc)
-{
-    (void)name;
-    (void)doc;
-    return FAIL(_("adopting in libvirt is not implemented yet; use --xml FILE --print-xml"));
-}
 
 static int
 adopt(const char *name, Options *o)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(xmlDoc) doc = NULL;
-    g_autofree char *pin = NULL;
+    g_autofree char *pin = NULL, *state_dir = NULL, *verifier_key = NULL, *trust_root = NULL;
+    SnpgCliRegister reg = { 0 };
     g_auto(SnpgDomainMeta) meta = { 0 };
     gboolean added_channel = FALSE, added_pin = FALSE, unpinned = FALSE;
     guint64 v;
     int n;
 
-    if (!o->xml)
-        return adopt_in_libvirt(name, NULL);
-    if (!(doc = snpg_domain_parse_file(o->xml, &error)))
-        return FAIL("%s", error->message);
+    if (o->xml) {
+        if (!(doc = snpg_domain_parse_file(o->xml, &error)))
+            return FAIL("%s", error->message);
+    } else {
+        /* A domain libvirt has: its definition (not the live XML). */
+        g_autoptr(SnpgVirt) virt = snpg_virt_open(o->connect, &error);
+        g_autofree char *xml = virt ? snpg_virt_get_xml(virt, name, FALSE, &error) : NULL;
+
+        if (!xml || !(doc = snpg_domain_parse(xml, strlen(xml), name, &error)))
+            return FAIL("%s", error->message);
+    }
 
     /* Settings already there (a domain snpguard wrote) stay, options win. */
     if (!snpg_domain_meta_read(doc, &meta, &error)) {
@@ -87,8 +93,18 @@ adopt(const char *name, Options *o)
             return SNPG_EXIT_USAGE;
         meta.vmpl = (guint)v;
     }
-    if (o->verifier_key && !(pin = snpg_cli_verifier_pin(o->verifier_key)))
-        return SNPG_EXIT_ERROR;
+    if (o->print_xml) {
+        if (o->verifier_key && !(pin = snpg_cli_verifier_pin(o->verifier_key)))
+            return SNPG_EXIT_ERROR;
+    } else {
+        /* Registered: released keys are signed, so the guest must pin the
+         * identity that signs them (--verifier-key or the registry's own). */
+        state_dir = snpg_state_dir_resolve(o->state_dir);
+        if (!snpg_state_dir_ensure(state_dir, TRUE, &error))
+            return FAIL("%s", error->message);
+        if (!snpg_cli_verifier_identity(state_dir, o->verifier_key, &verifier_key, &pin))
+            return SNPG_EXIT_ERROR;
+    }
 
     /* The pin changes the measured command line; the channel is a device,
      * outside the measurement, but the guest needs it. */
@@ -97,7 +113,7 @@ adopt(const char *name, Options *o)
         return FAIL("%s", error->message);
     if (pin) {
         g_free(meta.verifier);
-        meta.verifier = g_strdup("key");
+        meta.verifier = g_strdup(o->verifier_key || o->print_xml ? "key" : "registry");
         g_free(meta.verifier_pin);
         meta.verifier_pin = g_ascii_strdown(pin, -1);
     } else {
@@ -136,7 +152,17 @@ adopt(const char *name, Options *o)
                 SNPG_IDENTITY_CMDLINE_PARAM);
     if (o->print_xml)
         return snpg_cli_print_domain(doc, o->json, added_channel, added_pin, TRUE);
-    return adopt_in_libvirt(name, doc);
+    reg.state_dir = state_dir;
+    reg.connect = o->connect;
+    reg.verifier_mode = o->verifier ? o->verifier : "hook";
+    reg.verifier_key = verifier_key;
+    reg.replace = o->xml == NULL;
+    if (meta.emulate) {
+        if (!(trust_root = snpg_cli_emulate_trust_root(state_dir)))
+            return SNPG_EXIT_ERROR;
+        reg.trust_root = trust_root;
+    }
+    return snpg_cli_register_domain(doc, &reg);
 }
 
 static int
@@ -156,6 +182,13 @@ run(int argc, char **argv)
           N_("ACTION") },
         { "verifier-key", 0, 0, G_OPTION_ARG_FILENAME, &o.verifier_key,
           N_("Pin this verifier identity (see 'snpguard verifier-key')"), N_("FILE") },
+        { "connect", 'c', 0, G_OPTION_ARG_STRING, &o.connect,
+          N_("libvirt URI (default qemu:///system)"), N_("URI") },
+        { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &o.state_dir,
+          N_("State directory (default $SNPGUARD_STATE_DIR or /var/lib/snpguard)"), N_("DIR") },
+        { "verifier", 0, 0, G_OPTION_ARG_STRING, &o.verifier,
+          N_("Who attests the VM and releases its key: hook (default), watch or manual"),
+          N_("MODE") },
         { "print-xml", 0, 0, G_OPTION_ARG_NONE, &o.print_xml,
           N_("Print the adopted domain XML and change nothing"), NULL },
         { "json", 0, 0, G_OPTION_ARG_NONE, &o.json,
@@ -175,8 +208,11 @@ run(int argc, char **argv)
     name = argc == 2 ? argv[1] : NULL;
     if (!name && !o.xml)
         return USAGE(_("expected a domain NAME or --xml FILE"));
-    if (o.print_xml && !o.xml)
-        return USAGE(_("--print-xml needs --xml FILE"));
+    if (name && o.xml)
+        return USAGE(_("give a domain NAME or --xml FILE, not both"));
+    if (o.verifier && !g_str_equal(o.verifier, "hook") && !g_str_equal(o.verifier, "watch") &&
+        !g_str_equal(o.verifier, "manual"))
+        return USAGE(_("--verifier takes hook, watch or manual: '%s'"), o.verifier);
     if (o.json && !o.print_xml)
         return USAGE(_("--json applies to --print-xml"));
     return adopt(name, &o);

@@ -11,6 +11,7 @@
 #include <glib/gi18n.h>
 
 #include "attest.h"
+#include "attest-vm.h"
 #include "autocleanups.h"
 #include "cli-util.h"
 #include "identity.h"
@@ -90,12 +91,16 @@ run(int argc, char **argv)
 {
     g_auto(SnpgVerifyArgs) a = SNPG_VERIFY_ARGS_INIT;
     g_autofree char *connect = NULL, *key_file = NULL, *luks_cipher = NULL, *kex = NULL;
-    g_autofree char *verifier_key = NULL;
+    g_autofree char *verifier_key = NULL, *state_dir = NULL;
     int luks_key_bits = 0;
     double timeout = 30;
     const GOptionEntry entries[] = {
         { "connect", 'c', 0, G_OPTION_ARG_STRING, &connect,
-          N_("Where the agent waits: unix:PATH (required)"), N_("ADDRESS") },
+          N_("Where the agent waits: unix:PATH; with NAME: the libvirt URI (default "
+             "qemu:///system)"), N_("ADDRESS") },
+        { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
+          N_("With NAME: the state directory (default $SNPGUARD_STATE_DIR or "
+             "/var/lib/snpguard)"), N_("DIR") },
         { "key-file", 'k', 0, G_OPTION_ARG_FILENAME, &key_file,
           N_("The disk key to release on success (1 to 512 bytes); without it the "
              "session only attests (integrity-only VMs)"), N_("FILE") },
@@ -115,8 +120,10 @@ run(int argc, char **argv)
           N_("S") },
         { NULL }
     };
-    g_autoptr(GOptionContext) ctx = snpg_cli_context_new("attest", NULL,
-        _("Attest a guest through its agent and release the disk key to it: the report must "
+    g_autoptr(GOptionContext) ctx = snpg_cli_context_new("attest", "[NAME]",
+        _("Attest a guest through its agent and release the disk key to it. With NAME, a "
+          "running VM snpguard manages: its reference values, trust root and key come from the "
+          "registry, its channel from libvirt, and the outcome is recorded. Otherwise the report must "
           "verify against AMD's chain (or --trust-root) and every reference value, and its "
           "REPORT_DATA must bind this session's fresh nonce and the agent's key. The key "
           "travels sealed to that key only.\n\n"
@@ -136,8 +143,25 @@ run(int argc, char **argv)
     snpg_verify_args_add_entries(ctx, &a, FALSE);
     if (!snpg_cli_parse(ctx, &argc, &argv))
         return SNPG_EXIT_USAGE;
-    if (argc != 1) {
-        snpg_cli_error(_("attest takes no arguments, only options: '%s'"), argv[1]);
+    if (argc > 2) {
+        snpg_cli_error(_("unexpected argument '%s'"), argv[2]);
+        return SNPG_EXIT_USAGE;
+    }
+    if (timeout <= 0 || timeout > 86400) {
+        snpg_cli_error(_("--timeout takes more than 0 and up to 86400 seconds, not '%g'"), timeout);
+        return SNPG_EXIT_USAGE;
+    }
+    if (argc == 2) {
+        /* Everything but the transport comes from the registry. */
+        if (key_file || verifier_key || luks_cipher || luks_key_bits || kex) {
+            snpg_cli_error(_("with a VM NAME the key, verifier identity and key agreement come "
+                             "from the registry"));
+            return SNPG_EXIT_USAGE;
+        }
+        return snpg_cli_attest_vm(argv[1], connect, state_dir, timeout, a.json);
+    }
+    if (state_dir) {
+        snpg_cli_error(_("--state-dir applies to attest NAME"));
         return SNPG_EXIT_USAGE;
     }
     if (!connect) {

@@ -13,7 +13,16 @@
 #include "command.h"
 #include "domain.h"
 #include "hex.h"
+#include "file.h"
+#include "gate.h"
 #include "identity.h"
+#include "keystore.h"
+#include "policy.h"
+#include "registry.h"
+#include "sim.h"
+#include "statedir.h"
+#include "virt.h"
+#include "vmattest.h"
 
 #define USAGE(...) (snpg_cli_error(__VA_ARGS__), SNPG_EXIT_USAGE)
 #define FAIL(...) (snpg_cli_error(__VA_ARGS__), SNPG_EXIT_ERROR)
@@ -22,7 +31,6 @@
 #define MEMORY_MIB_DEFAULT 1024
 #define MEMORY_MIB_MAX (G_GUINT64_CONSTANT(16) * 1024 * 1024)
 #define VCPU_TYPE_DEFAULT "EPYC-Milan"
-#define STATE_DIR_DEFAULT "/var/lib/snpguard"
 
 typedef struct {
     char *firmware;
@@ -43,6 +51,8 @@ typedef struct {
     char *id_auth;
     char *host_data;
     char *state_dir;
+    char *connect;
+    char *verifier;
     gboolean emulate;
     gboolean no_gate;
     gboolean print_xml;
@@ -70,27 +80,256 @@ options_clear(Options *o)
     g_free(o->id_auth);
     g_free(o->host_data);
     g_free(o->state_dir);
+    g_free(o->connect);
+    g_free(o->verifier);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Options, options_clear)
 
-/* The integrator replaces this with the registry + libvirt path: store the
- * VM, create its disk key (encrypted workflow), define the domain, and leave
- * nothing behind on failure. */
-static int
-define_in_libvirt(xmlDoc *doc, const SnpgDomainSpec *spec)
+/* An existing key this old belongs to a define that died before its
+ * commit (a define in progress is seconds old). */
+#define ORPHAN_KEY_MIN_AGE 3600
+
+static void
+set_uuid(xmlDoc *doc, const char *uuid)
 {
-    (void)doc;
-    (void)spec;
-    return FAIL(_("defining in libvirt is not implemented yet; use --print-xml"));
+    xmlNode *root = xmlDocGetRootElement(doc);
+    xmlNode *name = NULL;
+
+    for (xmlNode *n = root->children; n; n = n->next) {
+        if (n->type == XML_ELEMENT_NODE && xmlStrEqual(n->name, BAD_CAST "uuid"))
+            return;
+        if (n->type == XML_ELEMENT_NODE && xmlStrEqual(n->name, BAD_CAST "name"))
+            name = n;
+    }
+    {
+        xmlNode *node = xmlNewDocNode(doc, NULL, BAD_CAST "uuid", BAD_CAST uuid);
+
+        if (name)
+            xmlAddNextSibling(name, node);
+        else
+            xmlAddChild(root, node);
+    }
 }
 
-/* The registry's own verifier identity (created on first use). The
- * integrator replaces this; until then only --verifier-key pins one. */
-static gboolean
-registry_verifier_pin(char **ret_pin)
+static char *
+get_uuid(xmlDoc *doc)
 {
-    *ret_pin = NULL;
-    return FALSE;
+    xmlNode *root = xmlDocGetRootElement(doc);
+
+    for (xmlNode *n = root->children; n; n = n->next)
+        if (n->type == XML_ELEMENT_NODE && xmlStrEqual(n->name, BAD_CAST "uuid")) {
+            xmlChar *text = xmlNodeGetContent(n);
+            char *uuid = g_ascii_strdown((const char *)text, -1);
+
+            xmlFree(text);
+            return uuid;
+        }
+    return NULL;
+}
+
+static char *
+get_name(xmlDoc *doc)
+{
+    xmlNode *root = xmlDocGetRootElement(doc);
+
+    for (xmlNode *n = root->children; n; n = n->next)
+        if (n->type == XML_ELEMENT_NODE && xmlStrEqual(n->name, BAD_CAST "name")) {
+            xmlChar *text = xmlNodeGetContent(n);
+            char *name = g_strdup((const char *)text);
+
+            xmlFree(text);
+            return name;
+        }
+    return NULL;
+}
+
+/* The record of doc: settings, reference values, the hashes of the files
+ * the measurement rests on (as the measurement computed them). */
+static SnpgVmRecord *
+make_record(xmlDoc *doc, const SnpgCliRegister *r, GError **error)
+{
+    g_auto(SnpgDomainMeta) meta = { 0 };
+    g_auto(SnpgLaunchInputs) in = { 0 };
+    g_autoptr(SnpgMeasureExplain) ex = NULL;
+    g_autoptr(SnpgAttestPolicy) policy = snpg_attest_policy_new();
+    g_autoptr(SnpgVmRecord) rec = NULL;
+    g_autofree char *name = get_name(doc), *hex = NULL, *vmpl = NULL, *vcpus = NULL;
+    guint8 digest[SNPG_MEASURE_SNP_DIGEST_SIZE];
+
+    if (!snpg_domain_meta_read(doc, &meta, error) ||
+        !snpg_domain_launch_inputs(doc, &in, error) ||
+        !snpg_domain_measure(&in, digest, &ex, error))
+        return NULL;
+    hex = snpg_hex_encode(digest, sizeof(digest));
+    /* The XML's metadata and the registry must agree on the value. */
+    if (!meta.measurement || g_ascii_strcasecmp(meta.measurement, hex) != 0) {
+        g_set_error(error, SNPG_DOMAIN_ERROR, SNPG_DOMAIN_ERROR_INVALID,
+                    _("The domain's metadata says measurement %s, its files give %s."),
+                    meta.measurement ? meta.measurement : "(none)", hex);
+        return NULL;
+    }
+    rec = snpg_vm_record_new(name);
+    rec->uuid = get_uuid(doc);
+    rec->workflow = g_strdup(snpg_workflow_to_string(meta.workflow));
+    rec->expected_measurement = g_strdup(hex);
+    rec->verifier_mode = g_strdup(r->verifier_mode);
+    rec->failure_action = g_strdup(snpg_failure_action_to_string(meta.failure_action));
+    rec->emulate = meta.emulate;
+
+    vmpl = g_strdup_printf("%u", meta.vmpl);
+    if (!snpg_attest_policy_set_value(policy, "measurement", hex, error) ||
+        !snpg_attest_policy_set_value(policy, "vmpl", vmpl, error))
+        return NULL;
+    snpg_vm_record_set_reference(rec, snpg_attest_policy_get_options(policy));
+
+    snpg_vm_record_set_setting(rec, "gate", meta.gate ? "on" : "off");
+    vcpus = g_strdup_printf("%u", in.vcpus);
+    snpg_vm_record_set_setting(rec, "vcpus", vcpus);
+    snpg_vm_record_set_setting(rec, "vcpu-type", in.vcpu_type);
+    snpg_vm_record_set_setting(rec, "cmdline", in.cmdline);
+    if (meta.verifier_pin)
+        snpg_vm_record_set_setting(rec, "verifier-pin", meta.verifier_pin);
+    if (r->verifier_key)
+        snpg_vm_record_set_setting(rec, SNPG_VM_SETTING_VERIFIER_KEY, r->verifier_key);
+    snpg_vm_record_set_setting(rec, "connect", r->connect ? r->connect : SNPG_VIRT_URI_DEFAULT);
+    for (guint i = 0; i < in.assumptions->len; i++) {
+        g_autofree char *key = g_strdup_printf("assumption-%u", i + 1);
+
+        snpg_vm_record_set_setting(rec, key, g_ptr_array_index(in.assumptions, i));
+    }
+    {
+        g_autofree char *fw = snpg_hex_encode(ex->firmware_digest, SNPG_MEASURE_SNP_DIGEST_SIZE);
+        g_autofree char *k = snpg_hex_encode(ex->hashes.kernel, 32);
+        g_autofree char *i = snpg_hex_encode(ex->hashes.initrd, 32);
+        g_autofree char *c = snpg_hex_encode(ex->hashes.cmdline, 32);
+
+        snpg_vm_record_add_input(rec, "firmware", in.firmware, "sha384", fw);
+        snpg_vm_record_add_input(rec, "kernel", in.kernel, "sha256", k);
+        snpg_vm_record_add_input(rec, "initrd", in.initrd, "sha256", i);
+        snpg_vm_record_add_input(rec, "cmdline", "-", "sha256", c);
+    }
+    if (r->trust_root) {
+        /* Trusted for this VM only, and only with these bytes. */
+        g_autoptr(GBytes) pem = snpg_file_read(r->trust_root, 64 * 1024, error);
+        g_autofree char *sum = NULL;
+
+        if (!pem)
+            return NULL;
+        sum = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, pem);
+        snpg_vm_record_set_setting(rec, SNPG_VM_SETTING_TRUST_ROOT, r->trust_root);
+        snpg_vm_record_add_input(rec, SNPG_VM_SETTING_TRUST_ROOT, r->trust_root, "sha256", sum);
+    }
+    return g_steal_pointer(&rec);
+}
+
+int
+snpg_cli_register_domain(xmlDoc *doc, const SnpgCliRegister *r)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SnpgVirt) virt = NULL;
+    g_autoptr(SnpgRegistry) reg = NULL;
+    g_autoptr(SnpgVmRecord) rec = NULL;
+    g_autoptr(SnpgVmRecord) existing = NULL;
+    g_autoptr(SnpgSecret) key = NULL;
+    g_autofree char *xml = NULL, *uuid = NULL, *previous = NULL;
+    gboolean defined = FALSE;
+    guint removed = 0;
+
+    if (!get_uuid(doc)) {
+        uuid = g_uuid_string_random();
+        set_uuid(doc, uuid);
+    }
+    if (!(rec = make_record(doc, r, &error)))
+        return FAIL("%s", error->message);
+    if (!(virt = snpg_virt_open(r->connect, &error)))
+        return FAIL("%s", error->message);
+    if (!r->replace && snpg_virt_domain_exists(virt, rec->name))
+        return FAIL(_("libvirt already has a domain named '%s' (snpguard adopt %s manages it)"),
+                    rec->name, rec->name);
+    if (!(reg = snpg_registry_open(r->state_dir, SNPG_REGISTRY_OPEN_CREATE, &error)))
+        return FAIL("%s", error->message);
+    if ((existing = snpg_registry_get_vm(reg, rec->name, NULL)))
+        return FAIL(_("snpguard already manages a VM named '%s' (snpguard undefine %s first)"),
+                    rec->name, rec->name);
+    if (!snpg_registry_remove_orphan_keys(reg, ORPHAN_KEY_MIN_AGE, &removed, &error))
+        return FAIL("%s", error->message);
+    if (removed)
+        fprintf(stderr, _("snpguard: note: wiped %u disk key(s) no VM refers to (left by an "
+                          "interrupted define)\n"), removed);
+
+    /* Order: key file, registry transaction, libvirt define, commit. Each
+     * failure undoes what came before it. */
+    if (g_str_equal(rec->workflow, "encrypted") &&
+        !(key = snpg_keystore_create(r->state_dir, rec->uuid, &rec->key_path, &error)))
+        return FAIL("%s", error->message);
+    xml = snpg_domain_to_string(doc);
+    /* adopt NAME redefines the domain: keep its definition to put back. */
+    if (r->replace && !(previous = snpg_virt_get_xml(virt, rec->name, FALSE, &error)))
+        return FAIL("%s", error->message);
+    if (!snpg_registry_begin(reg, &error) || !snpg_registry_add_vm(reg, rec, &error) ||
+        !(defined = snpg_virt_define(virt, rec->name, xml, r->replace, &error)) ||
+        !snpg_registry_commit(reg, &error)) {
+        g_autoptr(GError) undo = NULL;
+
+        snpg_registry_rollback(reg);
+        if (defined && (r->replace ? !snpg_virt_define(virt, rec->name, previous, TRUE, &undo)
+                                   : !snpg_virt_undefine(virt, rec->name, &undo)))
+            fprintf(stderr, _("snpguard: cannot undo the libvirt definition of '%s': %s\n"),
+                    rec->name, undo->message);
+        if (rec->key_path && !snpg_keystore_delete(r->state_dir, rec->key_path, &undo))
+            fprintf(stderr, _("snpguard: cannot remove the new key: %s\n"), undo->message);
+        return FAIL("%s", error->message);
+    }
+    printf(_("Domain '%s' defined, managed by snpguard\n"), rec->name);
+    printf(_("expected measurement: %s\n"), rec->expected_measurement);
+    if (rec->key_path)
+        printf(_("disk key: %s/%s\n"), r->state_dir, rec->key_path);
+    return fflush(stdout) == 0 ? SNPG_EXIT_OK : FAIL(_("Cannot write the output."));
+}
+
+char *
+snpg_cli_emulate_trust_root(const char *state_dir)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *sim_dir = snpg_gate_sim_dir(state_dir);
+    g_autofree char *conf = g_build_filename(sim_dir, "sim.conf", NULL);
+
+    if (!g_file_test(conf, G_FILE_TEST_EXISTS)) {
+        if (!snpg_sim_init(sim_dir, "Milan", &error)) {
+            snpg_cli_error("%s", error->message);
+            return NULL;
+        }
+        fprintf(stderr, _("snpguard: note: created the simulated secure processor %s "
+                          "(TEST keys)\n"), sim_dir);
+    }
+    return g_build_filename(sim_dir, "ark.pem", NULL);
+}
+
+gboolean
+snpg_cli_verifier_identity(const char *state_dir, const char *key_file, char **ret_path,
+                           char **ret_pin)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *path = NULL;
+    guint8 pin[SNPG_PROTO_PIN_LEN];
+
+    if (key_file) {
+        path = g_canonicalize_filename(key_file, NULL);
+    } else {
+        path = g_build_filename(state_dir, "verifier.pem", NULL);
+        if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+            if (!snpg_state_dir_ensure(state_dir, TRUE, &error) ||
+                !snpg_identity_create(path, FALSE, pin, &error)) {
+                snpg_cli_error("%s", error->message);
+                return FALSE;
+            }
+            fprintf(stderr, _("snpguard: note: created the verifier identity %s\n"), path);
+        }
+    }
+    if (!(*ret_pin = snpg_cli_verifier_pin(path)))
+        return FALSE;
+    *ret_path = g_steal_pointer(&path);
+    return TRUE;
 }
 
 char *
@@ -163,7 +402,9 @@ define(const char *name, Options *o)
     g_autoptr(GError) error = NULL;
     g_autoptr(xmlDoc) doc = NULL;
     g_autofree char *firmware = NULL, *kernel = NULL, *initrd = NULL, *console_log = NULL;
-    g_autofree char *pin = NULL, *identity_file = NULL;
+    g_autofree char *pin = NULL, *identity_file = NULL, *state_dir = NULL, *append = NULL;
+    g_autofree char *verifier_key = NULL, *trust_root = NULL;
+    SnpgCliRegister reg = { 0 };
     g_autoptr(GPtrArray) disks = g_ptr_array_new_with_free_func(g_free);
     SnpgDomainSpec spec = { 0 };
     guint64 v;
@@ -237,25 +478,42 @@ define(const char *name, Options *o)
                      spec.workflow == SNPG_WORKFLOW_ENCRYPTED ? _("LUKS2 root disk")
                      : spec.workflow == SNPG_WORKFLOW_INTEGRITY ? _("data disk, then its hash disk")
                      : _("none"), disks->len - 1);
+    state_dir = snpg_state_dir_resolve(o->state_dir);
+    if (o->verifier && !g_str_equal(o->verifier, "hook") && !g_str_equal(o->verifier, "watch") &&
+        !g_str_equal(o->verifier, "manual"))
+        return USAGE(_("--verifier takes hook, watch or manual: '%s'"), o->verifier);
     if (o->emulate) {
-        const char *state = o->state_dir ? o->state_dir : g_getenv("SNPGUARD_STATE_DIR");
-        g_autofree char *state_abs = absolute(state ? state : STATE_DIR_DEFAULT);
-        g_autofree char *file = g_strdup_printf("%s.identity", name);
-
-        identity_file = g_build_filename(state_abs, "emulate", file, NULL);
+        identity_file = snpg_gate_identity_path(state_dir, name);
         spec.identity_file = identity_file;
+        /* The guest's init selects the simulated secure processor. */
+        if (!spec.append || !strstr(spec.append, "snpguard.psp=")) {
+            append = g_strdup_printf("%s%ssnpguard.psp=sim", spec.append ? spec.append : "",
+                                     spec.append && *spec.append ? " " : "");
+            spec.append = append;
+        }
     }
 
-    if (o->verifier_key) {
+    if (o->print_xml && o->verifier_key) {
         if (!(pin = snpg_cli_verifier_pin(o->verifier_key)))
             return SNPG_EXIT_ERROR;
         spec.verifier = "key";
-    } else if (registry_verifier_pin(&pin)) {
-        spec.verifier = "registry";
-    } else {
+    } else if (o->print_xml) {
+        /* --print-xml touches nothing: no identity is created for it. */
         spec.verifier = "none";
         fprintf(stderr, _("snpguard: note: no --verifier-key: the command line pins no verifier, "
                           "so the guest accepts a key from any verifier\n"));
+    } else {
+        if (!o->emulate) {
+            g_autoptr(SnpgVirt) virt = snpg_virt_open(o->connect, &error);
+
+            if (!virt || !snpg_virt_check_snp_host(virt, &error))
+                return FAIL("%s", error->message);
+        }
+        if (!snpg_state_dir_ensure(state_dir, TRUE, &error))
+            return FAIL("%s", error->message);
+        if (!snpg_cli_verifier_identity(state_dir, o->verifier_key, &verifier_key, &pin))
+            return SNPG_EXIT_ERROR;
+        spec.verifier = o->verifier_key ? "key" : "registry";
     }
     spec.verifier_pin = pin;
 
@@ -263,7 +521,17 @@ define(const char *name, Options *o)
         return FAIL("%s", error->message);
     if (o->print_xml)
         return snpg_cli_print_domain(doc, o->json, FALSE, FALSE, FALSE);
-    return define_in_libvirt(doc, &spec);
+
+    reg.state_dir = state_dir;
+    reg.connect = o->connect;
+    reg.verifier_mode = o->verifier ? o->verifier : "hook";
+    reg.verifier_key = verifier_key;
+    if (o->emulate) {
+        if (!(trust_root = snpg_cli_emulate_trust_root(state_dir)))
+            return SNPG_EXIT_ERROR;
+        reg.trust_root = trust_root;
+    }
+    return snpg_cli_register_domain(doc, &reg);
 }
 
 static int
@@ -312,6 +580,11 @@ run(int argc, char **argv)
           N_("Pin this verifier identity (see 'snpguard verifier-key')"), N_("FILE") },
         { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &o.state_dir,
           N_("State directory (default $SNPGUARD_STATE_DIR or /var/lib/snpguard)"), N_("DIR") },
+        { "connect", 'c', 0, G_OPTION_ARG_STRING, &o.connect,
+          N_("libvirt URI (default qemu:///system)"), N_("URI") },
+        { "verifier", 0, 0, G_OPTION_ARG_STRING, &o.verifier,
+          N_("Who attests the VM and releases its key: hook (default), watch or manual"),
+          N_("MODE") },
         { "print-xml", 0, 0, G_OPTION_ARG_NONE, &o.print_xml,
           N_("Print the domain XML and change nothing"), NULL },
         { "json", 0, 0, G_OPTION_ARG_NONE, &o.json,

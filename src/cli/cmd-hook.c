@@ -18,11 +18,11 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
+#include "cli-util.h"
 #include "command.h"
+#include "gate.h"
+#include "statedir.h"
 
-/* The namespace of snpguard's one <metadata> element (the domain XML module
- * writes it). */
-#define SNPG_HOOK_XMLNS "https://snpguard.org/xmlns/vm/1"
 /* A domain XML is a few KiB; libvirt's own RPC limit for strings is 4 MiB. */
 #define HOOK_XML_MAX (4 * 1024 * 1024)
 
@@ -57,29 +57,34 @@ read_stdin_bounded(void)
     return too_big ? NULL : g_steal_pointer(&text);
 }
 
-/* Whether /domain/metadata holds an element in snpguard's namespace. */
-static gboolean
-domain_is_managed(xmlDoc *doc)
-{
-    g_autoptr(xmlXPathContext) ctxt = xmlXPathNewContext(doc);
-    g_autoptr(xmlXPathObject) found = NULL;
-
-    if (!ctxt || xmlXPathRegisterNs(ctxt, BAD_CAST "snpg", BAD_CAST SNPG_HOOK_XMLNS) != 0)
-        return FALSE;
-    found = xmlXPathEvalExpression(BAD_CAST "/domain/metadata/snpg:*", ctxt);
-    return found && found->nodesetval && found->nodesetval->nodeNr > 0;
-}
-
-/* The start gate for a managed domain on "prepare begin": re-measure the
- * files the live XML names and refuse (non-zero, one line on stderr that
- * libvirt shows) when they differ from the expected measurement; for the
- * emulation profile, play the AMD-SP and write the simulated launch
- * identity for the guest's fw_cfg blob. Wired up by the libvirt
- * integration; until then a managed domain passes like any other. */
+/* A managed domain: the start gate on "prepare begin" (gate.h), a "stop"
+ * record on "stopped"; every other operation passes. The state directory
+ * is $SNPGUARD_STATE_DIR (set in the hook script) or the default. */
 static int
-hook_prepare_managed(const char *domain, xmlDoc *doc)
+hook_managed(const char *domain, const char *operation, const char *subop, xmlDoc *doc)
 {
-    g_debug("managed domain '%s': no start gate yet", domain);
+    g_autofree char *state_dir = snpg_state_dir_resolve(NULL);
+    g_autoptr(GError) error = NULL;
+
+    if (g_str_equal(operation, "prepare") && g_str_equal(subop, "begin")) {
+        g_auto(SnpgGateResult) result = { 0 };
+
+        /* libvirt shows the hook's stderr when the start fails: one line. */
+        if (!snpg_gate_prepare(state_dir, domain, doc, &result, &error)) {
+            fprintf(stderr, _("snpguard: refusing to start '%s': %s\n"), domain, error->message);
+            return SNPG_EXIT_ERROR;
+        }
+        if (result.refused) {
+            fprintf(stderr, "%s\n", result.message);
+            return SNPG_EXIT_ERROR;
+        }
+        return SNPG_EXIT_OK;
+    }
+    if (g_str_equal(operation, "stopped")) {
+        /* Recording is best effort: a stop cannot be refused. */
+        if (!snpg_gate_record_stop(state_dir, domain, &error))
+            g_debug("cannot record the stop of '%s': %s", domain, error->message);
+    }
     return SNPG_EXIT_OK;
 }
 
@@ -125,11 +130,10 @@ run(int argc, char **argv)
                        domain);
         return SNPG_EXIT_ERROR;
     }
-    if (!domain_is_managed(doc))
+    /* Unmanaged: pass at once, without opening the registry. */
+    if (!snpg_gate_domain_is_managed(doc))
         return SNPG_EXIT_OK;
-    if (g_str_equal(operation, "prepare") && g_str_equal(subop, "begin"))
-        return hook_prepare_managed(domain, doc);
-    return SNPG_EXIT_OK;
+    return hook_managed(domain, operation, subop, doc);
 }
 
 const SnpgCommand snpg_cmd_hook = {

@@ -49,7 +49,7 @@ extern const SnpgCommand snpg_cmd_sim;
 extern const SnpgCommand snpg_cmd_idblock;
 extern const SnpgCommand snpg_cmd_certs;
 extern const SnpgCommand snpg_cmd_define, snpg_cmd_adopt;
-extern const SnpgCommand snpg_cmd_list;
+extern const SnpgCommand snpg_cmd_list, snpg_cmd_show, snpg_cmd_undefine;
 extern const SnpgCommand snpg_cmd_history;
 extern const SnpgCommand snpg_cmd_guest;
 extern const SnpgCommand snpg_cmd_image;

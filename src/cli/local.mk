@@ -19,10 +19,12 @@ snpguard_SOURCES += src/cli/verify-args.c src/cli/verify-args.h
 snpguard_SOURCES += src/cli/cmd-attest.c
 snpguard_SOURCES += src/cli/cmd-verifier-key.c
 snpguard_SOURCES += src/cli/cmd-define.c src/cli/cmd-define.h src/cli/cmd-adopt.c
+snpguard_SOURCES += src/cli/cmd-undefine.c src/cli/cmd-show.c
+snpguard_SOURCES += src/cli/measure-explain.c src/cli/measure-explain.h src/cli/attest-vm.c src/cli/attest-vm.h
 snpguard_CFLAGS += $(XML_CFLAGS) $(SQLITE_CFLAGS) $(LIBVIRT_CFLAGS)
 # The registry commands (history, list) and the host library they use.
 snpguard_SOURCES += src/cli/cmd-history.c src/cli/cmd-list.c
-snpguard_LDADD += libsnpguard-host.la libsnpguard-core.la $(XML_LIBS) $(SQLITE_LIBS) $(LIBVIRT_LIBS)
+snpguard_LDADD += libsnpguard-host.la libsnpguard-core.la $(XML_LIBS) $(SQLITE_LIBS)
 snpguard_SOURCES += src/cli/cmd-guest.c
 snpguard_SOURCES += src/cli/cmd-hook.c
 snpguard_SOURCES += src/cli/cmd-image.c

@@ -19,7 +19,7 @@ static const SnpgCommand *const commands[] = {
     &snpg_cmd_idblock,
     &snpg_cmd_certs,
     &snpg_cmd_define, &snpg_cmd_adopt,
-    &snpg_cmd_list,
+    &snpg_cmd_list, &snpg_cmd_show, &snpg_cmd_undefine,
     &snpg_cmd_history,
     &snpg_cmd_guest,
     &snpg_cmd_image,

@@ -11,7 +11,7 @@ libsnpguard_host_la_CPPFLAGS = $(HOST_CPPFLAGS) -DG_LOG_DOMAIN=\"snpguard-host\"
 libsnpguard_host_la_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS) $(XML_CFLAGS) \
 	$(SQLITE_CFLAGS) $(LIBVIRT_CFLAGS)
 libsnpguard_host_la_LIBADD = libsnpguard-core.la $(GLIB_LIBS) $(CRYPTO_LIBS) $(XML_LIBS) \
-	$(SQLITE_LIBS) $(LIBVIRT_LIBS)
+	$(SQLITE_LIBS)
 libsnpguard_host_la_SOURCES =
 # The domain XML: templates, launch inputs, snpguard's metadata.
 libsnpguard_host_la_SOURCES += src/host/domain.c src/host/domain.h
@@ -19,6 +19,11 @@ libsnpguard_host_la_SOURCES += src/host/domain.c src/host/domain.h
 libsnpguard_host_la_SOURCES += src/host/statedir.c src/host/statedir.h
 libsnpguard_host_la_SOURCES += src/host/registry.c src/host/registry.h src/host/registry-priv.h
 libsnpguard_host_la_SOURCES += src/host/keystore.c src/host/keystore.h
+# The libvirt connection (the only libvirt caller), the start gate (the
+# hook's decisions, no libvirt) and attesting a registered VM.
+libsnpguard_host_la_SOURCES += src/host/virt.c src/host/virt.h
+libsnpguard_host_la_SOURCES += src/host/gate.c src/host/gate.h
+libsnpguard_host_la_SOURCES += src/host/vmattest.c src/host/vmattest.h
 # The guest image: a reproducible initramfs (newc) and its builder.
 libsnpguard_host_la_SOURCES += src/host/initramfs.c src/host/initramfs.h
 libsnpguard_host_la_SOURCES += src/host/guest-image.c src/host/guest-image.h

@@ -136,6 +136,12 @@ pid_alive() {
 # then), then starts virtlogd (unless one runs) and libvirtd, and waits until
 # qemu:///system answers. Skips if a libvirtd we did not start is running.
 start_libvirtd() {
+    # Every developer's runs on this machine take this lock around their
+    # libvirtd, so that concurrent runs wait for each other instead of
+    # colliding (held until stop_libvirtd).
+    mkdir -p /run/lock
+    exec 8>/run/lock/snpguard-libvirtd-test.lock
+    flock -w 900 8 || bail "another run holds /run/lock/snpguard-libvirtd-test.lock for 900 s"
     if [ -e /run/libvirtd.pid ] && pid_alive "$(cat /run/libvirtd.pid 2>/dev/null)"; then
         skip_all "a libvirtd is already running (pid $(cat /run/libvirtd.pid)); not ours to stop"
     fi
@@ -236,6 +242,8 @@ stop_libvirtd() {
         chmod "${it_kvm_mode%% *}" /dev/kvm 2>/dev/null
         it_kvm_mode=""
     fi
+    # Release the libvirtd lock (start_libvirtd took it).
+    { flock -u 8; } 2>/dev/null
 }
 
 # Registers a domain name for cleanup.

@@ -48,7 +48,9 @@ static void
 run_hook(SnpgRun *run, const char *xml, gsize len, const char *operation, const char *subop)
 {
     const char *const args[] = { "hook", "vm1", operation, subop, "-", NULL };
-    const char *const env[] = { "G_MESSAGES_DEBUG", "snpguard", NULL };
+    g_autofree char *state = g_build_filename(tmp, "state", NULL);
+    const char *const env[] = { "G_MESSAGES_DEBUG", "snpguard", "SNPGUARD_STATE_DIR", state,
+                                NULL };
 
     run_with_stdin(run, xml, len, env, args);
 }
@@ -91,8 +93,10 @@ test_hook_unmanaged(void)
     }
 }
 
-/* A domain with snpguard's metadata reaches the start gate on prepare only;
- * stdout stays empty even with debug messages on. */
+/* A domain with snpguard's metadata reaches the start gate on prepare only:
+ * metadata it cannot measure (no launch inputs here) refuses the start
+ * with one line; every other operation passes. stdout stays empty even
+ * with debug messages on. */
 static void
 test_hook_managed(void)
 {
@@ -101,9 +105,9 @@ test_hook_managed(void)
         gboolean gate = g_str_equal(operations[i][0], "prepare");
 
         run_hook(&run, MANAGED, strlen(MANAGED), operations[i][0], operations[i][1]);
-        g_assert_cmpint(run.exit_code, ==, 0);
+        g_assert_cmpint(run.exit_code, ==, gate ? 1 : 0);
         g_assert_cmpstr(run.out, ==, "");
-        g_assert_true((strstr(run.err, "managed domain 'vm1'") != NULL) == gate);
+        g_assert_true((strstr(run.err, "refusing to start 'vm1'") != NULL) == gate);
     }
 }
 

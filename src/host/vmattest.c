@@ -1,0 +1,200 @@
+/* Attesting a registered VM (see vmattest.h). */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gi18n.h>
+#include <libxml/xpath.h>
+
+/* session.h and registry.h both name a verdict type SnpgVerdict: the
+ * session's is renamed for this file. */
+#define SnpgVerdict SnpgSessionVerdict
+#define SNPG_VERDICT_ACCEPTED SNPG_SESSION_VERDICT_ACCEPTED
+#define SNPG_VERDICT_REJECTED SNPG_SESSION_VERDICT_REJECTED
+#include "attest.h"
+#include "session.h"
+#undef SnpgVerdict
+#undef SNPG_VERDICT_ACCEPTED
+#undef SNPG_VERDICT_REJECTED
+
+#include "autocleanups.h"
+#include "domain.h"
+#include "file.h"
+#include "hex.h"
+#include "identity.h"
+#include "keystore.h"
+#include "policy.h"
+#include "vmattest.h"
+
+/* A trust root or identity is a few KiB of PEM. */
+#define PEM_MAX (64 * 1024)
+
+void
+snpg_vm_attest_outcome_clear(SnpgVmAttestOutcome *outcome)
+{
+    g_clear_pointer(&outcome->result, snpg_verify_result_free);
+    g_clear_pointer(&outcome->error, g_free);
+    memset(outcome, 0, sizeof(*outcome));
+}
+
+char *
+snpg_vm_attest_channel_socket(xmlDoc *live, GError **error)
+{
+    g_autoptr(xmlXPathContext) ctx = xmlXPathNewContext(live);
+    g_autoptr(xmlXPathObject) obj = NULL;
+
+    if (ctx)
+        obj = xmlXPathEvalExpression(BAD_CAST "string(/domain/devices/channel[@type='unix']"
+                                     "[target/@name='org.snpguard.attest.0']/source/@path)", ctx);
+    if (!obj || obj->type != XPATH_STRING || !obj->stringval || obj->stringval[0] != '/') {
+        g_set_error(error, SNPG_DOMAIN_ERROR, SNPG_DOMAIN_ERROR_INVALID,
+                    _("the running domain has no unix channel org.snpguard.attest.0 with a "
+                      "socket path"));
+        return NULL;
+    }
+    return g_strdup((const char *)obj->stringval);
+}
+
+/* The digest a VM's input role recorded at define, or NULL. */
+static const char *
+input_digest(const SnpgVmRecord *rec, const char *role)
+{
+    for (guint i = 0; rec->inputs && i < rec->inputs->len; i++) {
+        const SnpgVmInput *in = g_ptr_array_index(rec->inputs, i);
+
+        if (g_str_equal(in->role, role))
+            return in->digest;
+    }
+    return NULL;
+}
+
+/* The simulator root this VM (only) trusts: the file must still hold the
+ * bytes define recorded, so swapping the file trusts nothing new. */
+static gboolean
+load_trust_root(SnpgAttestPolicy *policy, const SnpgVmRecord *rec, GError **error)
+{
+    const char *path = snpg_vm_record_get_setting(rec, SNPG_VM_SETTING_TRUST_ROOT);
+    const char *want = input_digest(rec, SNPG_VM_SETTING_TRUST_ROOT);
+    g_autoptr(GBytes) pem = NULL;
+    g_autofree char *have = NULL;
+
+    if (!path)
+        return TRUE;
+    if (!want) {
+        g_set_error(error, SNPG_REGISTRY_ERROR, SNPG_REGISTRY_ERROR_INVALID,
+                    _("VM '%s' names a trust root but no digest of it"), rec->name);
+        return FALSE;
+    }
+    if (!(pem = snpg_file_read(path, PEM_MAX, error)))
+        return FALSE;
+    have = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, pem);
+    if (g_ascii_strcasecmp(have, want) != 0) {
+        g_set_error(error, SNPG_REGISTRY_ERROR, SNPG_REGISTRY_ERROR_INVALID,
+                    _("the trust root '%s' of VM '%s' changed since it was defined"), path,
+                    rec->name);
+        return FALSE;
+    }
+    return snpg_attest_policy_set_trust_root(policy, pem, error);
+}
+
+static void
+record(SnpgRegistry *reg, SnpgEvent *ev)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (!snpg_registry_add_event(reg, ev, &error))
+        g_warning("cannot record the %s of '%s': %s", snpg_event_kind_to_string(ev->kind),
+                  ev->vm, error->message);
+}
+
+static void
+record_error(SnpgRegistry *reg, const SnpgVmRecord *rec, const char *message)
+{
+    g_autoptr(SnpgEvent) ev = snpg_event_new(SNPG_EVENT_ERROR, rec->name);
+
+    ev->verdict = SNPG_VERDICT_ERROR;
+    ev->detail = g_utf8_make_valid(message, MIN(strlen(message), 1000));
+    record(reg, ev);
+}
+
+gboolean
+snpg_vm_attest(SnpgRegistry *reg, const SnpgVmRecord *rec, int fd, gint64 read_timeout_us,
+               SnpgVmAttestOutcome *outcome, GError **error)
+{
+    g_autoptr(SnpgAttestPolicy) policy = snpg_attest_policy_new();
+    g_auto(SnpgKeyPayload) payload = { 0 };
+    g_auto(SnpgVerifierResult) session = { 0 };
+    g_autoptr(EVP_PKEY) identity = NULL;
+    g_autoptr(GError) local = NULL;
+    g_autoptr(SnpgEvent) ev = NULL;
+    const char *identity_path = snpg_vm_record_get_setting(rec, SNPG_VM_SETTING_VERIFIER_KEY);
+    SnpgAttestContext actx = { 0 };
+    SnpgVerifierConfig cfg = { .verify = snpg_attest_verify };
+    gboolean reached;
+
+    memset(outcome, 0, sizeof(*outcome));
+    if ((rec->reference &&
+         !snpg_attest_policy_load_reference_data(policy, rec->reference, strlen(rec->reference),
+                                                 &local)) ||
+        !load_trust_root(policy, rec, &local) ||
+        (identity_path && !(identity = snpg_identity_load(identity_path, &local))) ||
+        (rec->key_path &&
+         !(payload.disk_key = snpg_keystore_load(snpg_registry_state_dir(reg), rec->key_path,
+                                                 &local)))) {
+        record_error(reg, rec, local->message);
+        g_propagate_error(error, g_steal_pointer(&local));
+        return FALSE;
+    }
+    outcome->key_len = payload.disk_key ? snpg_secret_len(payload.disk_key) : 0;
+
+    actx.policy = policy;
+    cfg.user_data = &actx;
+    cfg.payload = payload.disk_key ? &payload : NULL;
+    cfg.identity = identity;
+    cfg.read_timeout_us = read_timeout_us;
+    reached = snpg_session_run_verifier(fd, &cfg, &session, &local);
+
+    outcome->result = g_steal_pointer(&actx.result);
+    outcome->key_sent = session.key_sent;
+    outcome->key_confirmed = session.key_confirmed;
+    if (!reached)
+        outcome->verdict = SNPG_VERDICT_ERROR;
+    else if (session.verdict == SNPG_SESSION_VERDICT_ACCEPTED)
+        outcome->verdict = SNPG_VERDICT_ACCEPTED;
+    else
+        outcome->verdict = SNPG_VERDICT_REJECTED;
+    if (local)
+        outcome->error = g_strdup(local->message);
+    else if (session.key_sent && !session.key_confirmed)
+        outcome->error = g_strdup(_("the agent did not confirm the key"));
+
+    ev = snpg_event_new(SNPG_EVENT_ATTESTATION, rec->name);
+    ev->verdict = outcome->verdict;
+    if (outcome->result) {
+        const SnpgReport *r = outcome->result->report;
+
+        snpg_event_set_verify_reasons(ev, outcome->result);
+        if (r) {
+            ev->measurement = snpg_hex_encode(r->measurement, sizeof(r->measurement));
+            ev->has_tcb = TRUE;
+            ev->tcb = r->reported_tcb;
+            ev->chip_id = snpg_hex_encode(r->chip_id, sizeof(r->chip_id));
+        }
+    }
+    if (session.report && g_bytes_get_size(session.report) <= SNPG_REGISTRY_REPORT_MAX)
+        ev->report = g_bytes_ref(session.report);
+    if (outcome->error)
+        ev->detail = g_utf8_make_valid(outcome->error, MIN(strlen(outcome->error), 1000));
+    record(reg, ev);
+
+    if (payload.disk_key && (session.key_sent || outcome->verdict == SNPG_VERDICT_ACCEPTED)) {
+        g_autoptr(SnpgEvent) kr = snpg_event_new(SNPG_EVENT_KEY_RELEASE, rec->name);
+
+        kr->verdict = session.key_confirmed ? SNPG_VERDICT_ACCEPTED : SNPG_VERDICT_ERROR;
+        kr->detail = g_strdup(session.key_confirmed ? "released, receipt confirmed"
+                                                    : "released, not confirmed");
+        record(reg, kr);
+    }
+    snpg_attest_context_clear(&actx);
+    return TRUE;
+}
