@@ -6,8 +6,6 @@
 #include <unistd.h>
 
 #include <glib/gi18n.h>
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 
 #include "cli-util.h"
 #include "command.h"
@@ -16,6 +14,7 @@
 #include "keystore.h"
 #include "registry.h"
 #include "statedir.h"
+#include "virt.h"
 
 #define USAGE(...) (snpg_cli_error(__VA_ARGS__), SNPG_EXIT_USAGE)
 #define FAIL(...) (snpg_cli_error(__VA_ARGS__), SNPG_EXIT_ERROR)
@@ -63,49 +62,6 @@ progress_end(Progress *p)
 }
 
 /* ---- the VM's domain ---------------------------------------------------- */
-
-/* SEAM (libvirt): reading and redefining the VM's domain. Until the
- * libvirt connection module (src/host/virt.h) is on this branch, these two
- * talk to libvirt directly; then they become snpg_virt_get_xml() and
- * snpg_virt_define(..., replace TRUE). */
-static char *
-seam_domain_get_xml(const char *uri, const char *name, GError **error)
-{
-    virConnectPtr conn = virConnectOpen(uri);
-    virDomainPtr dom = conn ? virDomainLookupByName(conn, name) : NULL;
-    char *xml = dom ? virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE)
-                    : NULL;
-    char *ret = NULL;
-
-    if (!xml)
-        g_set_error(error, SNPG_IMAGE_ERROR, SNPG_IMAGE_ERROR_WORKFLOW,
-                    _("Cannot read the libvirt domain '%s': %s"), name, virGetLastErrorMessage());
-    else
-        ret = g_strdup(xml);
-    free(xml);
-    if (dom)
-        virDomainFree(dom);
-    if (conn)
-        virConnectClose(conn);
-    return ret;
-}
-
-static gboolean
-seam_domain_redefine(const char *uri, const char *xml, GError **error)
-{
-    virConnectPtr conn = virConnectOpen(uri);
-    virDomainPtr dom = conn ? virDomainDefineXML(conn, xml) : NULL;
-    gboolean ok = dom != NULL;
-
-    if (!ok)
-        g_set_error(error, SNPG_IMAGE_ERROR, SNPG_IMAGE_ERROR_WORKFLOW,
-                    _("Cannot redefine the libvirt domain: %s"), virGetLastErrorMessage());
-    if (dom)
-        virDomainFree(dom);
-    if (conn)
-        virConnectClose(conn);
-    return ok;
-}
 
 /* The registered VM name, checked for workflow; NULL after printing why. */
 static SnpgVmRecord *
@@ -160,12 +116,14 @@ update_vm(SnpgRegistry *reg, SnpgVmRecord *rec, const char *connect, const char 
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(xmlDoc) doc = NULL;
+    g_autoptr(SnpgVirt) virt = NULL;
     g_autofree char *xml = NULL, *new_xml = NULL, *value = NULL;
     const char *uri = connect ? connect : snpg_vm_record_get_setting(rec, "connect");
     const char *workflow = verity ? "integrity" : "encrypted";
     const char *param = verity ? "snpguard.verity" : "snpguard.root";
 
-    if (!(xml = seam_domain_get_xml(uri, rec->name, &error)) ||
+    if (!(virt = snpg_virt_open(uri, &error)) ||
+        !(xml = snpg_virt_get_xml(virt, rec->name, FALSE, &error)) ||
         !(doc = snpg_domain_parse(xml, strlen(xml), rec->name, &error)) ||
         !(value = root_parameter(doc, verity, data_dev, hash_dev, &error)) ||
         !snpg_image_update_domain(doc, rec, workflow, param, value, disks, &error))
@@ -174,7 +132,8 @@ update_vm(SnpgRegistry *reg, SnpgVmRecord *rec, const char *connect, const char 
         snpg_vm_record_set_setting(rec, SNPG_VM_SETTING_VERITY, value);
     new_xml = snpg_domain_to_string(doc);
     if (!snpg_registry_begin(reg, &error) || !snpg_registry_update_vm(reg, rec, &error) ||
-        !seam_domain_redefine(uri, new_xml, &error) || !snpg_registry_commit(reg, &error)) {
+        !snpg_virt_define(virt, rec->name, new_xml, TRUE, &error) ||
+        !snpg_registry_commit(reg, &error)) {
         snpg_registry_rollback(reg);
         return FAIL("%s", error->message);
     }
