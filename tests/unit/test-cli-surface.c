@@ -44,7 +44,7 @@ static const Leaf leaves[] = {
     { { "guest", "build" }, "DIR", { NULL } },
     { { "image", "rootfs" }, "DIR", { NULL } },
     { { "image", "encrypt" }, "NAME SRC DST", { "a", "b" } },
-    { { "image", "verity" }, "NAME SRC DATA HASH", { "a", "b", "c" } },
+    { { "image", "verity" }, "NAME SRC DATA HASH", { "a", "b" } },
     { { "hook" }, "DOMAIN OPERATION SUBOP EXTRA", { "a", "b" } },
 };
 
