@@ -21,6 +21,8 @@ dist_man_MANS += docs/snpguard-define.1
 EXTRA_DIST += docs/libvirt.md
 dist_man_MANS += docs/snpguard-history.1 docs/snpguard-list.1
 dist_man_MANS += docs/snpguard-guest.1
+dist_man_MANS += docs/snpguard-image.1
+EXTRA_DIST += docs/workflows.md
 # Attestation on every start.
 if ENABLE_HOST
 dist_man_MANS += docs/snpguard-start.1 docs/snpguard-watch.8

@@ -233,6 +233,36 @@ tests_unit_test_cli_guest_SOURCES = tests/unit/test-cli-guest.c tests/unit/testu
 tests_unit_test_cli_guest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_cli_guest_LDADD = $(TEST_LIBS)
 
+# snpguard image: LUKS2 and dm-verity images on plain files (real
+# libcryptsetup), checked with the agent's own header and tree checks.
+if ENABLE_HOST
+if AGENT_CRYPTSETUP
+check_PROGRAMS += tests/unit/test-image
+TESTS += tests/unit/test-image
+endif
+endif
+tests_unit_test_image_SOURCES = tests/unit/test-image.c $(MEASURE_TEST_SOURCES)
+tests_unit_test_image_CPPFLAGS = $(HOST_CPPFLAGS) $(AGENT_CPPFLAGS)
+tests_unit_test_image_CFLAGS = $(TEST_CFLAGS) $(XML_CFLAGS) $(CRYPTSETUP_CFLAGS)
+tests_unit_test_image_LDADD = libsnpguard-host.la libsnpguard-luks.la $(TEST_LIBS) $(XML_LIBS) \
+	$(CRYPTSETUP_LIBS)
+# The workflows end to end (encrypted and integrity roots, tampering) and
+# the header forger they use.
+if ENABLE_HOST
+check_PROGRAMS += tests/integration/luks-edit
+endif
+tests_integration_luks_edit_SOURCES = tests/integration/luks-edit.c tests/unit/testutil.c \
+	tests/unit/testutil.h
+tests_integration_luks_edit_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit
+tests_integration_luks_edit_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_integration_luks_edit_LDADD = $(CORE_TEST_LIBS)
+if ENABLE_HOST
+TESTS += tests/integration/test-workflows.sh
+endif
+EXTRA_DIST += tests/integration/test-workflows.sh
+# It boots the image the build test made (and checked).
+WORKFLOWS_LOG = tests/integration/test-workflows.sh.log
+$(WORKFLOWS_LOG): tests/integration/test-guest-build.sh.log
 # define, show, undefine and the start gate against libvirt's test driver.
 if ENABLE_HOST
 check_PROGRAMS += tests/unit/test-cli-define

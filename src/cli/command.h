@@ -52,5 +52,6 @@ extern const SnpgCommand snpg_cmd_define, snpg_cmd_adopt;
 extern const SnpgCommand snpg_cmd_list, snpg_cmd_show, snpg_cmd_undefine;
 extern const SnpgCommand snpg_cmd_history;
 extern const SnpgCommand snpg_cmd_guest;
+extern const SnpgCommand snpg_cmd_image;
 extern const SnpgCommand snpg_cmd_hook;
 extern const SnpgCommand snpg_cmd_start, snpg_cmd_watch;

@@ -27,5 +27,6 @@ snpguard_SOURCES += src/cli/cmd-history.c src/cli/cmd-list.c
 snpguard_LDADD += libsnpguard-host.la libsnpguard-core.la $(XML_LIBS) $(SQLITE_LIBS)
 snpguard_SOURCES += src/cli/cmd-guest.c
 snpguard_SOURCES += src/cli/cmd-hook.c
+snpguard_SOURCES += src/cli/cmd-image.c
 # Attestation on every start: start NAME and the long-running verifier.
 snpguard_SOURCES += src/cli/cmd-start.c src/cli/cmd-watch.c

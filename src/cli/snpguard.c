@@ -22,6 +22,7 @@ static const SnpgCommand *const commands[] = {
     &snpg_cmd_list, &snpg_cmd_show, &snpg_cmd_undefine,
     &snpg_cmd_history,
     &snpg_cmd_guest,
+    &snpg_cmd_image,
     &snpg_cmd_hook,
     &snpg_cmd_start, &snpg_cmd_watch,
 };

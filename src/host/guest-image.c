@@ -29,6 +29,9 @@ const char *const snpg_guest_image_default_modules[] = {
     "virtio_blk",
     "dm-mod", "dm-bufio", "dm-verity", "dm-crypt",
     "ecb", "xts", "af_alg", "algif_skcipher", "algif_hash",
+    /* The root file system, ext4 as snpguard image writes it: ext4 asks
+     * the crypto API for crc32c, which nothing could load on demand here. */
+    "crc32c_generic", "ext4",
     NULL
 };
 
@@ -79,14 +82,17 @@ read_input(const char *path, const char *what, GError **error)
     return g_mapped_file_get_bytes(mapped);
 }
 
-gboolean
-snpg_guest_image_check_static(const char *path, const char *what, GError **error)
+/* Checks that path is an x86-64 ELF executable; sets *ret_interp to its
+ * program interpreter (NULL: statically linked). */
+static gboolean
+inspect_elf(const char *path, const char *what, char **ret_interp, GError **error)
 {
     g_autoptr(GBytes) bytes = read_input(path, what, error);
     const guint8 *data;
     const Elf64_Ehdr *eh;
     gsize len;
 
+    *ret_interp = NULL;
     if (!bytes)
         return FALSE;
     data = g_bytes_get_data(bytes, &len);
@@ -108,12 +114,33 @@ snpg_guest_image_check_static(const char *path, const char *what, GError **error
         Elf64_Phdr ph;
 
         memcpy(&ph, data + eh->e_phoff + i * sizeof(Elf64_Phdr), sizeof(ph));
-        if (ph.p_type == PT_INTERP) {
+        if (ph.p_type != PT_INTERP)
+            continue;
+        if (ph.p_offset > len || ph.p_filesz > len - ph.p_offset || ph.p_filesz < 2 ||
+            ph.p_filesz > 256 || data[ph.p_offset + ph.p_filesz - 1] != '\0' ||
+            data[ph.p_offset] != '/') {
             g_set_error(error, SNPG_GUEST_IMAGE_ERROR, SNPG_GUEST_IMAGE_ERROR_INPUT,
-                        _("The %s '%s' is dynamically linked; the initramfs holds no "
-                          "libraries (build it statically)"), what, path);
+                        _("The %s '%s' has a damaged program interpreter"), what, path);
             return FALSE;
         }
+        *ret_interp = g_strdup((const char *)data + ph.p_offset);
+        return TRUE;
+    }
+    return TRUE;
+}
+
+gboolean
+snpg_guest_image_check_static(const char *path, const char *what, GError **error)
+{
+    g_autofree char *interp = NULL;
+
+    if (!inspect_elf(path, what, &interp, error))
+        return FALSE;
+    if (interp) {
+        g_set_error(error, SNPG_GUEST_IMAGE_ERROR, SNPG_GUEST_IMAGE_ERROR_INPUT,
+                    _("The %s '%s' is dynamically linked; the initramfs holds no "
+                      "libraries (build it statically)"), what, path);
+        return FALSE;
     }
     return TRUE;
 }
@@ -467,6 +494,64 @@ add_busybox(SnpgInitramfs *initramfs, const char *busybox, GError **error)
     return TRUE;
 }
 
+/* Adds path's parent directories that the archive lacks. */
+static gboolean
+add_parents(SnpgInitramfs *initramfs, const char *path, GError **error)
+{
+    g_auto(GStrv) parts = g_strsplit(path, "/", -1);
+    g_autoptr(GString) dir = g_string_new(NULL);
+
+    for (gsize i = 0; parts[i] && parts[i + 1]; i++) {
+        g_string_append_printf(dir, "%s%s", dir->len ? "/" : "", parts[i]);
+        if (!snpg_initramfs_contains(initramfs, dir->str) &&
+            !snpg_initramfs_add_directory(initramfs, dir->str, 0755, error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* A dynamically linked agent: its shared libraries and the program
+ * interpreter, at the paths the interpreter resolves them to on this host
+ * ("ld.so --list AGENT"), so that the agent finds them in the guest. */
+static gboolean
+add_shared_libraries(SnpgInitramfs *initramfs, const char *agent, const char *interp,
+                     GError **error)
+{
+    const char *list[] = { interp, "--list", agent, NULL };
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+
+    if (!run_tool(list, NULL, &text, error))
+        return FALSE;
+    lines = g_strsplit(text, "\n", -1);
+    for (gsize i = 0; lines[i]; i++) {
+        /* "\tlibx.so.1 => /lib/.../libx.so.1 (0x...)" or "\t/lib64/ld-....so.2 (0x...)" */
+        g_autofree char *line = g_strstrip(g_strdup(lines[i]));
+        const char *arrow = strstr(line, "=> ");
+        const char *path = arrow ? arrow + 3 : line;
+        g_autofree char *file = g_strndup(path, strcspn(path, " "));
+
+        if (!*line || g_str_has_prefix(line, "linux-vdso"))
+            continue;
+        if (g_str_has_prefix(path, "not found")) {
+            g_set_error(error, SNPG_GUEST_IMAGE_ERROR, SNPG_GUEST_IMAGE_ERROR_INPUT,
+                        _("The agent '%s' needs a library this host lacks: %s"), agent, line);
+            return FALSE;
+        }
+        if (file[0] != '/' || strstr(file, "/../") || strlen(file) > 255) {
+            g_set_error(error, SNPG_GUEST_IMAGE_ERROR, SNPG_GUEST_IMAGE_ERROR_INPUT,
+                        _("Unexpected line from '%s --list': '%s'"), interp, line);
+            return FALSE;
+        }
+        if (snpg_initramfs_contains(initramfs, file + 1))
+            continue;
+        if (!add_parents(initramfs, file + 1, error) ||
+            !add_input(initramfs, file + 1, 0755, file, _("shared library"), error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
 /* The module files, and list_path naming them in load order. */
 static gboolean
 add_modules(SnpgInitramfs *initramfs, const char *modules_dir, GPtrArray *order,
@@ -625,6 +710,7 @@ build_in(const char *unpacked, const char *out_dir, const SnpgGuestImageOptions 
     g_autofree char *initrd_out = NULL;
     g_autoptr(GBytes) kernel = NULL;
     g_autoptr(GBytes) release_line = NULL;
+    g_autofree char *interp = NULL;
 
     if (!(release = find_kernel_release(unpacked, info->kernel_deb, error)))
         return FALSE;
@@ -646,8 +732,9 @@ build_in(const char *unpacked, const char *out_dir, const SnpgGuestImageOptions 
     /* The kernel's built-in initramfs has it too; stdout of init needs it. */
     if (!snpg_initramfs_add_char_device(initramfs, "dev/console", 0600, 5, 1, error) ||
         !add_input(initramfs, "init", 0755, options->init, _("init script"), error) ||
-        !snpg_guest_image_check_static(options->agent, _("agent"), error) ||
+        !inspect_elf(options->agent, _("agent"), &interp, error) ||
         !add_input(initramfs, "sbin/snpguard-agent", 0755, options->agent, _("agent"), error) ||
+        (interp && !add_shared_libraries(initramfs, options->agent, interp, error)) ||
         !add_busybox(initramfs, options->busybox, error) ||
         !add_modules(initramfs, modules_dir, order, "etc/snpguard/modules", error) ||
         !add_modules(initramfs, modules_dir, hardware_order, "etc/snpguard/modules-hardware",
@@ -694,9 +781,12 @@ snpg_guest_image_build(const char *out_dir, const SnpgGuestImageOptions *options
 
     g_return_val_if_fail(options->agent && options->busybox && options->init, FALSE);
     /* Inputs first: no download or unpacking for a build that cannot succeed. */
-    if (!snpg_guest_image_check_static(options->agent, _("agent"), error) ||
-        !snpg_guest_image_check_static(options->busybox, _("busybox"), error))
-        return FALSE;
+    {
+        g_autofree char *interp = NULL;
+        if (!inspect_elf(options->agent, _("agent"), &interp, error) ||
+            !snpg_guest_image_check_static(options->busybox, _("busybox"), error))
+            return FALSE;
+    }
     {
         g_autoptr(GBytes) init = read_input(options->init, _("init script"), error);
         if (!init)

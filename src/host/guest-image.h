@@ -1,5 +1,5 @@
-/* The guest image: a Debian kernel and an initramfs holding the static
- * snpguard-agent, busybox, the kernel modules the agent needs (in
+/* The guest image: a Debian kernel and an initramfs holding
+ * snpguard-agent (with its shared libraries when dynamically linked), busybox, the kernel modules the agent needs (in
  * dependency order) and the init script. Reproducible: the same inputs give
  * the same bytes, because the launch measurement covers every byte. */
 #pragma once
@@ -19,7 +19,8 @@ typedef enum {
 
 /* The modules loaded by default, in this order (their dependencies first):
  * virtio console, fw_cfg and virtio-rng for attestation, virtio disks, device-mapper
- * with dm-crypt and dm-verity, and the kernel crypto for LUKS2. */
+ * with dm-crypt and dm-verity, the kernel crypto for LUKS2, and ext4 for the
+ * root file system. */
 extern const char *const snpg_guest_image_default_modules[];
 
 /* Loaded only when the kernel command line does not select the simulated
@@ -30,7 +31,11 @@ extern const char *const snpg_guest_image_hardware_modules[];
 typedef struct {
     const char *kernel_deb;       /* a linux-image .deb; NULL: Debian's current one (apt) */
     const char *cache_dir;        /* where downloaded packages are kept */
-    const char *agent;            /* a statically linked snpguard-agent */
+    const char *agent;            /* snpguard-agent: static, or dynamically linked (the
+                                   * encrypted and integrity roots need libcryptsetup,
+                                   * which Debian ships shared only): then its shared
+                                   * libraries and loader go in at the paths this
+                                   * host's loader resolves them to */
     const char *busybox;          /* a statically linked busybox */
     const char *init;             /* the init script */
     const char *const *modules;   /* NULL: snpg_guest_image_default_modules */

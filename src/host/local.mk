@@ -35,3 +35,8 @@ libsnpguard_host_la_SOURCES += src/host/watch.c src/host/watch.h
 # The guest image: a reproducible initramfs (newc) and its builder.
 libsnpguard_host_la_SOURCES += src/host/initramfs.c src/host/initramfs.h
 libsnpguard_host_la_SOURCES += src/host/guest-image.c src/host/guest-image.h
+# Disk images for the workflows: LUKS2 and dm-verity with libcryptsetup's
+# user-space paths (no device-mapper on the host), the demo root.
+libsnpguard_host_la_SOURCES += src/host/image.c src/host/image.h
+libsnpguard_host_la_CFLAGS += $(CRYPTSETUP_CFLAGS)
+libsnpguard_host_la_LIBADD += $(CRYPTSETUP_LIBS)

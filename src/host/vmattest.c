@@ -13,6 +13,7 @@
 #include "file.h"
 #include "hex.h"
 #include "identity.h"
+#include "image.h"
 #include "keystore.h"
 #include "policy.h"
 #include "vmattest.h"
@@ -88,6 +89,33 @@ load_trust_root(SnpgAttestPolicy *policy, const SnpgVmRecord *rec, GError **erro
     return snpg_attest_policy_set_trust_root(policy, pem, error);
 }
 
+/* The LUKS2 header facts 'snpguard image encrypt' recorded for the VM: the
+ * agent checks the root's header against them before it uses the key. */
+static gboolean
+load_luks_expectations(SnpgKeyPayload *payload, const SnpgVmRecord *rec, GError **error)
+{
+    const char *cipher = snpg_vm_record_get_setting(rec, SNPG_VM_SETTING_LUKS_CIPHER);
+    const char *bits = snpg_vm_record_get_setting(rec, SNPG_VM_SETTING_LUKS_KEY_BITS);
+    const char *sha = snpg_vm_record_get_setting(rec, SNPG_VM_SETTING_LUKS_HEADER_SHA256);
+    guint64 key_bits = 0;
+
+    if (!cipher && !bits && !sha)
+        return TRUE;
+    if (!cipher || !bits || !sha || strlen(cipher) > 64 ||
+        !g_ascii_string_to_unsigned(bits, 10, 8, 4096, &key_bits, NULL) ||
+        !snpg_hex_decode(SNPG_VM_SETTING_LUKS_HEADER_SHA256, sha, payload->luks_header_sha256,
+                         sizeof(payload->luks_header_sha256), NULL)) {
+        g_set_error(error, SNPG_REGISTRY_ERROR, SNPG_REGISTRY_ERROR_INVALID,
+                    _("VM '%s' has incomplete or malformed LUKS2 header facts (run snpguard "
+                      "image encrypt again)"), rec->name);
+        return FALSE;
+    }
+    payload->luks_cipher = g_strdup(cipher);
+    payload->luks_key_bits = (guint32)key_bits;
+    payload->has_luks_header_sha256 = TRUE;
+    return TRUE;
+}
+
 static void
 record(SnpgRegistry *reg, SnpgEvent *ev)
 {
@@ -152,7 +180,8 @@ snpg_vm_verifier_new(SnpgRegistry *reg, const SnpgVmRecord *rec, const char *boo
         (identity_path && !(v->identity = snpg_identity_load(identity_path, &local))) ||
         (rec->key_path &&
          !(v->payload.disk_key = snpg_keystore_load(snpg_registry_state_dir(reg), rec->key_path,
-                                                    &local)))) {
+                                                    &local))) ||
+        (v->payload.disk_key && !load_luks_expectations(&v->payload, rec, &local))) {
         record_error(reg, rec, boot_id, local->message);
         g_propagate_error(error, g_steal_pointer(&local));
         return NULL;
@@ -224,6 +253,24 @@ snpg_vm_verifier_finish(SnpgVmVerifier *v, SnpgRegistry *reg, gboolean reached,
         kr->verdict = session->key_confirmed ? SNPG_VERDICT_ACCEPTED : SNPG_VERDICT_ERROR;
         kr->detail = g_strdup(session->key_confirmed ? "released, receipt confirmed"
                                                      : "released, not confirmed");
+        /* Why the agent did not use the key (e.g. luks-header: it refused
+         * the root's LUKS2 header), with its text. */
+        if (!session->key_confirmed && session->delivery_refusal.n_reasons > 0) {
+            g_autoptr(GStrvBuilder) names = g_strv_builder_new();
+            const char *text = session->delivery_refusal.text;
+
+            for (guint i = 0; i < session->delivery_refusal.n_reasons; i++) {
+                const char *name = snpg_proto_reason_to_string(session->delivery_refusal.reasons[i]);
+                g_autofree char *code = g_strdup_printf("agent-%u", session->delivery_refusal.reasons[i]);
+
+                g_strv_builder_add(names, name ? name : code);
+            }
+            kr->reasons = g_strv_builder_end(names);
+            if (text && *text) {
+                g_free(kr->detail);
+                kr->detail = g_strdup_printf("released, not confirmed: %.900s", text);
+            }
+        }
         record(reg, kr);
     }
 }

@@ -42,13 +42,16 @@ static const Leaf leaves[] = {
     { { "certs", "import" }, "FILE...", { NULL } },
     { { "certs", "list" }, NULL, { "extra" } },
     { { "guest", "build" }, "DIR", { NULL } },
+    { { "image", "rootfs" }, "DIR", { NULL } },
+    { { "image", "encrypt" }, "NAME SRC DST", { "a", "b" } },
+    { { "image", "verity" }, "NAME SRC DATA HASH", { "a", "b" } },
     { { "hook" }, "DOMAIN OPERATION SUBOP EXTRA", { "a", "b" } },
     { { "start" }, "NAME", { NULL } },
     { { "watch" }, NULL, { "extra" } },
 };
 
 static const char *const groups[] = { "report", "verifier-key", "sim", "idblock", "certs",
-                                      "guest" };
+                                      "guest", "image" };
 
 static char *
 command_name(const char *const *words)

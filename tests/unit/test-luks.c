@@ -187,34 +187,14 @@ test_digest(Fixture *f, gconstpointer data)
     assert_refused(f->device, &expect, SNPG_PROTO_REASON_LUKS_HEADER, "SHA-256");
 }
 
-/* Rewrites a JSON string in both metadata copies of a LUKS2 device (the
- * n-th occurrence after marker, same length) and recomputes each copy's
- * checksum: SHA-256 over the binary header, with its checksum field zeroed,
- * and the JSON area. This is how a host forges a header. */
+/* A header forged as a host could (testutil.c). */
 static void
 edit_json(const char *device, const char *marker, const char *from, const char *to)
 {
-    g_autofree char *bytes = NULL;
-    gsize len;
+    g_autoptr(GError) error = NULL;
 
-    g_assert_cmpuint(strlen(from), ==, strlen(to));
-    g_assert_true(g_file_get_contents(device, &bytes, &len, NULL));
-    for (gsize copy = 0; copy < 2; copy++) {
-        guint8 *hdr = (guint8 *)bytes + copy * METADATA_SIZE;
-        char *json = (char *)hdr + 4096;
-        char *at = g_strstr_len(json, METADATA_SIZE - 4096, marker);
-        guint8 digest[32];
-
-        g_assert_nonnull(at);
-        at = strstr(at, from);
-        g_assert_nonnull(at);
-        memcpy(at, to, strlen(to));
-        g_assert_cmpstr((char *)hdr + 72, ==, "sha256");
-        memset(hdr + 448, 0, 64);
-        g_assert_cmpint(EVP_Digest(hdr, METADATA_SIZE, digest, NULL, EVP_sha256(), NULL), ==, 1);
-        memcpy(hdr + 448, digest, sizeof(digest));
-    }
-    g_assert_true(g_file_set_contents(device, bytes, (gssize)len, NULL));
+    g_assert_true(snpg_test_luks2_edit_json(device, METADATA_SIZE, marker, from, to, &error));
+    g_assert_no_error(error);
 }
 
 /* CVE-2025-59054 class: the data segment switched to cipher_null keeps

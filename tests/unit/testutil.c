@@ -2,6 +2,7 @@
 
 #include <glib/gstdio.h>
 #include <stdarg.h>
+#include <string.h>
 #include <sys/wait.h>
 
 #include "testutil.h"
@@ -170,4 +171,53 @@ snpg_test_unhex(const char *hex)
         out[i] = (guint8)(hi << 4 | lo);
     }
     return g_bytes_new_take(out, n / 2);
+}
+
+/* The LUKS2 binary header: the checksum algorithm's name at 72, the
+ * checksum at 448 (64 bytes); the JSON area follows the 4 KiB binary header. */
+#define LUKS2_BINARY_LEN 4096
+#define LUKS2_CSUM_ALG_OFFSET 72
+#define LUKS2_CSUM_OFFSET 448
+
+gboolean
+snpg_test_luks2_edit_json(const char *device, gsize metadata_size, const char *marker,
+                          const char *from, const char *to, GError **error)
+{
+    g_autofree char *bytes = NULL;
+    gsize len;
+
+    if (strlen(from) != strlen(to)) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "'%s' and '%s' differ in length",
+                    from, to);
+        return FALSE;
+    }
+    if (!g_file_get_contents(device, &bytes, &len, error))
+        return FALSE;
+    if (metadata_size <= LUKS2_BINARY_LEN || len < 2 * metadata_size) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "'%s' is too small", device);
+        return FALSE;
+    }
+    for (gsize copy = 0; copy < 2; copy++) {
+        guint8 *hdr = (guint8 *)bytes + copy * metadata_size;
+        char *json = (char *)hdr + LUKS2_BINARY_LEN;
+        char *at = g_strstr_len(json, metadata_size - LUKS2_BINARY_LEN, marker);
+        g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+        guint8 digest[32];
+        gsize digest_len = sizeof(digest);
+
+        if (at)
+            at = g_strstr_len(at, metadata_size - LUKS2_BINARY_LEN - (at - json), from);
+        if (!at || strncmp((char *)hdr + LUKS2_CSUM_ALG_OFFSET, "sha256", 7) != 0) {
+            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                        "metadata copy %zu of '%s' has no '%s' after '%s' (or no sha256 checksum)",
+                        copy, device, from, marker);
+            return FALSE;
+        }
+        memcpy(at, to, strlen(to));
+        memset(hdr + LUKS2_CSUM_OFFSET, 0, 64);
+        g_checksum_update(sum, hdr, (gssize)metadata_size);
+        g_checksum_get_digest(sum, digest, &digest_len);
+        memcpy(hdr + LUKS2_CSUM_OFFSET, digest, sizeof(digest));
+    }
+    return g_file_set_contents(device, bytes, (gssize)len, error);
 }

@@ -33,3 +33,11 @@ char *snpg_test_write(const char *dir, const char *name, const void *data, gsize
 /* Hex of bytes (lowercase), and back; from_hex aborts the test on bad input. */
 char *snpg_test_hex(const guint8 *data, gsize len);
 GBytes *snpg_test_unhex(const char *hex);
+
+/* Forges a LUKS2 header as a host could: rewrites a JSON string in both
+ * metadata copies of device (the first occurrence of from after marker, to
+ * of the same length) and recomputes each copy's checksum (SHA-256 over the
+ * binary header with its checksum field zeroed, and the JSON area).
+ * metadata_size is the header's (16 KiB unless formatted otherwise). */
+gboolean snpg_test_luks2_edit_json(const char *device, gsize metadata_size, const char *marker,
+                                   const char *from, const char *to, GError **error);
