@@ -40,13 +40,12 @@ export SNPGUARD_STATE_DIR="$state"
 [ -d "$src/xml-templates" ] && export SNPGUARD_TEMPLATE_DIR="$src/xml-templates"
 vm=snpguard-demo
 
-say "The guest image: Debian's kernel, busybox and the static snpguard-agent (snpguard guest build)"
+say "The guest image: Debian's kernel, busybox and snpguard-agent with its libraries (snpguard guest build)"
 agent=$top/snpguard-agent
-if [ ! -x "$agent" ] || readelf -l "$agent" | grep -q INTERP; then
-    make -s -C "$top" tests/integration/snpguard-agent-static > "$it_work/make.log" 2>&1 ||
-        { cat "$it_work/make.log"; fail "cannot build a static snpguard-agent"; }
-    agent=$top/tests/integration/snpguard-agent-static
-fi
+[ -x "$agent" ] || fail "no $agent: build first"
+# Without libcryptsetup the agent attests only: the two workflows are skipped.
+workflows=yes
+readelf -d "$agent" 2>/dev/null | grep -q 'libcryptsetup' || workflows=no
 strip -o "$it_work/snpguard-agent" "$agent"
 "$SNPGUARD" guest build "$it_work/image" --agent "$it_work/snpguard-agent" \
     --init "$src/guest/init" || fail "snpguard guest build"
@@ -92,15 +91,67 @@ say "snpguard history $vm: the record"
 "$SNPGUARD" history "$vm"
 
 say "A changed initrd: the start gate refuses the start (the attestation would too)"
+cp "$it_work/image/initrd.img" "$it_work/initrd.orig"
 head -c 512 /dev/zero >> "$it_work/image/initrd.img"
 if $VIRSH start "$vm" 2> "$it_work/refused.txt"; then
     fail "the changed VM started"
 fi
 grep -o "snpguard: refusing.*" "$it_work/refused.txt"
 "$SNPGUARD" history "$vm" --limit 1
+mv "$it_work/initrd.orig" "$it_work/image/initrd.img"
 
-say "snpguard undefine $vm --remove-key; libvirtd stopped"
 "$SNPGUARD" undefine "$vm" --remove-key
+
+# boot_to_marker NAME MARKER: snpguard start (the hook worker attests and
+# releases the key), the guest opens its root and switches to it.
+boot_to_marker() {
+    : > "$it_work/$1.console"
+    t0=$(now)
+    timeout 200 "$SNPGUARD" start "$1" --timeout 150 || fail "snpguard start $1"
+    wait_for_line "$it_work/$1.console" "snpguard-marker" 90 || fail "$1 did not reach its root"
+    echo "start -> root's marker: $(elapsed "$t0" "$(now)") s"
+    wait_domain_stopped "$1" 60
+    grep -E '^snpguard|snpguard-marker' "$it_work/$1.console"
+}
+
+if [ "$workflows" = yes ]; then
+    enc=snpguard-demo-encrypted
+    say "The encrypted workflow: a small root, a VM, and its LUKS2 image under the VM's own key"
+    "$SNPGUARD" image rootfs "$it_work/root-enc" --marker "the encrypted root, unlocked after attestation" \
+        > /dev/null || fail "snpguard image rootfs"
+    track_domain "$enc"
+    "$SNPGUARD" define "$enc" --emulate --firmware "$firmware" --kernel "$it_work/image/vmlinuz" \
+        --initrd "$it_work/image/initrd.img" --append "console=ttyS0 quiet panic=-1" \
+        --memory 256 --workflow encrypted --disk "$it_work/enc.img" \
+        --console-log "$it_work/$enc.console" > /dev/null || fail "snpguard define $enc"
+    "$SNPGUARD" image encrypt "$enc" "$it_work/root-enc" "$it_work/enc.img" || fail "snpguard image encrypt"
+
+    say "snpguard start $enc: attested, the key released, the agent checks the LUKS2 header and unlocks"
+    boot_to_marker "$enc"
+    "$SNPGUARD" history "$enc"
+
+    int=snpguard-demo-integrity
+    say "The integrity workflow: a dm-verity root whose root hash is on the measured command line"
+    "$SNPGUARD" image rootfs "$it_work/root-int" --marker "the dm-verity root, verified" > /dev/null ||
+        fail "snpguard image rootfs"
+    track_domain "$int"
+    "$SNPGUARD" define "$int" --emulate --firmware "$firmware" --kernel "$it_work/image/vmlinuz" \
+        --initrd "$it_work/image/initrd.img" --append "console=ttyS0 quiet panic=-1" \
+        --memory 256 --workflow integrity --disk "$it_work/int-data.img" --disk "$it_work/int-hash.img" \
+        --console-log "$it_work/$int.console" > /dev/null || fail "snpguard define $int"
+    "$SNPGUARD" image verity "$int" "$it_work/root-int" "$it_work/int-data.img" "$it_work/int-hash.img" ||
+        fail "snpguard image verity"
+
+    say "snpguard start $int: attested, the whole hash tree verified, the root mounted read-only"
+    boot_to_marker "$int"
+    "$SNPGUARD" history "$int"
+    "$SNPGUARD" undefine "$enc" --remove-key > /dev/null
+    "$SNPGUARD" undefine "$int" > /dev/null
+else
+    echo "(this snpguard-agent has no libcryptsetup: the encrypted and integrity workflows are skipped)"
+fi
+
+say "libvirtd stopped"
 stop_libvirtd
 rm -rf "/run/snpguard/emulate/$(printf %s "$state" | sha256sum | cut -c1-16)"
-printf '\ndemo: done: define -> start -> attest -> key -> record, and a refused start\n'
+printf '\ndemo: done: define -> start -> attest -> key -> record, a refused start, and both workflows to their roots\n'

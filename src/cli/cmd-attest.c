@@ -260,7 +260,7 @@ run(int argc, char **argv)
             printf(_("key released: %zu bytes, sealed to the attested VM, receipt confirmed\n"),
                    snpg_secret_len(payload.disk_key));
     }
-    rc = result.verdict == SNPG_VERDICT_ACCEPTED ? SNPG_EXIT_OK : SNPG_EXIT_REJECTED;
+    rc = result.verdict == SNPG_SESSION_VERDICT_ACCEPTED ? SNPG_EXIT_OK : SNPG_EXIT_REJECTED;
     snpg_attest_context_clear(&actx);
     return rc;
 }

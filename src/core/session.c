@@ -313,7 +313,7 @@ on_evidence(SnpgVerifierSession *s, GBytes *evidence, GByteArray *out, GError **
     if (!accepted) {
         if (refusal.n_reasons == 0)
             add_reason(&refusal, SNPG_PROTO_REASON_VERIFIER);
-        s->result.verdict = SNPG_VERDICT_REJECTED;
+        s->result.verdict = SNPG_SESSION_VERDICT_REJECTED;
         s->result.refusal = refusal;
         memset(&refusal, 0, sizeof(refusal));
         /* The caller sends it best effort: the verdict stands even if the
@@ -322,7 +322,7 @@ on_evidence(SnpgVerifierSession *s, GBytes *evidence, GByteArray *out, GError **
         return finish(s);
     }
 
-    s->result.verdict = SNPG_VERDICT_ACCEPTED;
+    s->result.verdict = SNPG_SESSION_VERDICT_ACCEPTED;
     release = s->config.choose_payload ? s->config.choose_payload(ev.report, s->config.choose_data)
                                        : s->config.payload;
     key_msg = snpg_proto_seal_key(&s->hello, ev.kex, ev.pub, evidence, release ? release : &empty,

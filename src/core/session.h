@@ -34,12 +34,12 @@ typedef struct {
 } SnpgVerifierConfig;
 
 typedef enum {
-    SNPG_VERDICT_ACCEPTED,         /* verified; the key (if any) was sent */
-    SNPG_VERDICT_REJECTED,         /* the evidence failed verification */
-} SnpgVerdict;
+    SNPG_SESSION_VERDICT_ACCEPTED,         /* verified; the key (if any) was sent */
+    SNPG_SESSION_VERDICT_REJECTED,         /* the evidence failed verification */
+} SnpgSessionVerdict;
 
 typedef struct {
-    SnpgVerdict verdict;
+    SnpgSessionVerdict verdict;
     SnpgRefusal refusal;           /* the reasons, when rejected */
     GBytes *report;                /* the report received (for the record) */
     gboolean key_sent;

@@ -15,7 +15,8 @@
 #include <glib.h>
 #include "virt-api.h"
 
-#include "session-host.h"
+#include "attest.h"
+#include "session.h"
 
 /* The target name of snpguard's channel (<target name=...> in the XML). */
 #define SNPG_CHANNEL_TARGET "org.snpguard.attest.0"

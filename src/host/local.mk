@@ -25,7 +25,7 @@ libsnpguard_host_la_SOURCES += src/host/keystore.c src/host/keystore.h
 libsnpguard_host_la_SOURCES += src/host/virt.c src/host/virt.h
 libsnpguard_host_la_SOURCES += src/host/virt-api.c src/host/virt-api.h
 libsnpguard_host_la_SOURCES += src/host/gate.c src/host/gate.h
-libsnpguard_host_la_SOURCES += src/host/vmattest.c src/host/vmattest.h src/host/session-host.h
+libsnpguard_host_la_SOURCES += src/host/vmattest.c src/host/vmattest.h
 # Attestation on every start: one boot's records and failure action, the
 # channel stream driver, the hook worker and 'snpguard watch'.
 libsnpguard_host_la_SOURCES += src/host/boot.c src/host/boot.h

@@ -6,7 +6,8 @@
 #include <glib/gi18n.h>
 #include <libxml/xpath.h>
 
-#include "session-host.h"
+#include "attest.h"
+#include "session.h"
 
 #include "autocleanups.h"
 #include "domain.h"

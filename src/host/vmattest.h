@@ -9,7 +9,8 @@
 #include <libxml/tree.h>
 
 #include "registry.h"
-#include "session-host.h"
+#include "attest.h"
+#include "session.h"
 #include "verify.h"
 
 typedef struct {

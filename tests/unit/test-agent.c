@@ -196,8 +196,8 @@ test_final_refusal_writes_nothing(void)
     g_assert_true(verify_once(connect_agent(address), FALSE, &r1));
     g_assert_true(verify_once(connect_agent(address), FALSE, &r2));
     g_assert_cmpint(agent_wait(&agent, &err), ==, 3);
-    g_assert_cmpint(r1.verdict, ==, SNPG_VERDICT_REJECTED);
-    g_assert_cmpint(r2.verdict, ==, SNPG_VERDICT_REJECTED);
+    g_assert_cmpint(r1.verdict, ==, SNPG_SESSION_VERDICT_REJECTED);
+    g_assert_cmpint(r2.verdict, ==, SNPG_SESSION_VERDICT_REJECTED);
     g_assert_false(g_file_test(key_out, G_FILE_TEST_EXISTS));
     g_assert_nonnull(strstr(err, "debug"));
 }
@@ -254,7 +254,7 @@ test_existing_key_file_untouched(void)
      * but not confirmed, with the reason. */
     g_assert_true(verify_once(connect_agent(address), FALSE, &result));
     g_assert_cmpint(agent_wait(&agent, &err), ==, 1);
-    g_assert_cmpint(result.verdict, ==, SNPG_VERDICT_ACCEPTED);
+    g_assert_cmpint(result.verdict, ==, SNPG_SESSION_VERDICT_ACCEPTED);
     g_assert_true(result.key_sent);
     g_assert_false(result.key_confirmed);
     g_assert_cmpuint(result.delivery_refusal.n_reasons, ==, 1);
@@ -285,7 +285,7 @@ test_closed_key_pipe_not_confirmed(void)
     close(out);
     g_assert_true(verify_once(connect_agent(address), FALSE, &result));
     g_assert_cmpint(agent_wait(&agent, &err), ==, 1);
-    g_assert_cmpint(result.verdict, ==, SNPG_VERDICT_ACCEPTED);
+    g_assert_cmpint(result.verdict, ==, SNPG_SESSION_VERDICT_ACCEPTED);
     g_assert_true(result.key_sent);
     g_assert_false(result.key_confirmed);
     g_assert_cmpuint(result.delivery_refusal.reasons[0], ==, SNPG_PROTO_REASON_DELIVERY);
@@ -311,7 +311,7 @@ test_refusal_is_the_final_status(void)
 
     agent_start(&agent, args);
     g_assert_true(verify_once(connect_agent(address), FALSE, &r1));
-    g_assert_cmpint(r1.verdict, ==, SNPG_VERDICT_REJECTED);
+    g_assert_cmpint(r1.verdict, ==, SNPG_SESSION_VERDICT_REJECTED);
     fd = connect_agent(address);
     g_assert_cmpint(write(fd, "SNPG", 4), ==, 4);
     close(fd);

@@ -305,7 +305,7 @@ test_rejection(gconstpointer data)
     run_session(&agent, &options, &payload, !c->untrusted, &out);
 
     g_assert_true(out.verifier.ok);
-    g_assert_cmpint(out.verifier.result.verdict, ==, SNPG_VERDICT_REJECTED);
+    g_assert_cmpint(out.verifier.result.verdict, ==, SNPG_SESSION_VERDICT_REJECTED);
     g_assert_false(out.verifier.result.key_sent);
     g_assert_true(snpg_verify_result_has(out.verifier.verdict, c->reason));
     g_assert_true(out.agent_ok);
@@ -336,7 +336,7 @@ test_replayed_report(void)
     /* A genuine, correctly signed report recorded earlier, against a new nonce. */
     agent.replay = first.verifier.result.report;
     run_session(&agent, &options, &payload, TRUE, &second);
-    g_assert_cmpint(second.verifier.result.verdict, ==, SNPG_VERDICT_REJECTED);
+    g_assert_cmpint(second.verifier.result.verdict, ==, SNPG_SESSION_VERDICT_REJECTED);
     g_assert_false(second.verifier.result.key_sent);
     g_assert_null(second.agent.payload.disk_key);
     g_assert_true(snpg_verify_result_has(second.verifier.verdict, SNPG_VERIFY_REASON_REPORT_DATA));
@@ -360,7 +360,7 @@ test_report_bound_to_other_key(void)
     options_for(&options, measurement_a);
     fill_payload(&payload, "bound key");
     run_session(&agent, &options, &payload, TRUE, &out);
-    g_assert_cmpint(out.verifier.result.verdict, ==, SNPG_VERDICT_REJECTED);
+    g_assert_cmpint(out.verifier.result.verdict, ==, SNPG_SESSION_VERDICT_REJECTED);
     g_assert_null(out.agent.payload.disk_key);
     g_assert_true(snpg_verify_result_has(out.verifier.verdict, SNPG_VERIFY_REASON_REPORT_DATA));
     outcome_clear(&out);
@@ -399,7 +399,7 @@ test_vcek_from_cache(void)
             g_assert_true(out.verifier.result.key_confirmed);
             g_assert_true(snpg_secret_equal(out.agent.payload.disk_key, payload.disk_key));
         } else {
-            g_assert_cmpint(out.verifier.result.verdict, ==, SNPG_VERDICT_REJECTED);
+            g_assert_cmpint(out.verifier.result.verdict, ==, SNPG_SESSION_VERDICT_REJECTED);
             g_assert_true(snpg_verify_result_has(out.verifier.verdict, SNPG_VERIFY_REASON_CERT_MISSING));
             g_assert_null(out.agent.payload.disk_key);
         }

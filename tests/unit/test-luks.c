@@ -712,7 +712,7 @@ run_agent(const char *dir, const char *const *extra, const SnpgKeyPayload *paylo
      * verifier a verdict (accepted, not confirmed, the agent's reasons). */
     g_assert_true(snpg_session_run_verifier(fd, &cfg, result, &error));
     g_assert_no_error(error);
-    g_assert_cmpint(result->verdict, ==, SNPG_VERDICT_ACCEPTED);
+    g_assert_cmpint(result->verdict, ==, SNPG_SESSION_VERDICT_ACCEPTED);
     g_assert_false(result->key_confirmed);
     close(fd);
     while ((n = read(err_fd, buf, sizeof(buf))) > 0)

@@ -176,7 +176,7 @@ test_success_delivers_key(void)
     g_assert_no_error(error);
     g_assert_no_error(vt.error);
     g_assert_true(vt.ok);
-    g_assert_cmpint(vt.result.verdict, ==, SNPG_VERDICT_ACCEPTED);
+    g_assert_cmpint(vt.result.verdict, ==, SNPG_SESSION_VERDICT_ACCEPTED);
     g_assert_true(vt.result.key_sent);
     g_assert_true(vt.result.key_confirmed);
     g_assert_cmpuint(fx.verify_calls, ==, 1);
@@ -239,7 +239,7 @@ test_failed_delivery_aborts(void)
          * released, not confirmed, with the agent's reasons. */
         g_assert_true(vt.ok);
         g_assert_no_error(vt.error);
-        g_assert_cmpint(vt.result.verdict, ==, SNPG_VERDICT_ACCEPTED);
+        g_assert_cmpint(vt.result.verdict, ==, SNPG_SESSION_VERDICT_ACCEPTED);
         g_assert_true(vt.result.key_sent);
         g_assert_false(vt.result.key_confirmed);
         g_assert_cmpuint(vt.result.delivery_refusal.n_reasons, ==, 1);
@@ -267,7 +267,7 @@ test_attestation_only(void)
     g_assert_true(run_pair(&fx, NULL, &vt, &ar, &error));
     g_assert_no_error(error);
     g_assert_true(vt.ok);
-    g_assert_cmpint(vt.result.verdict, ==, SNPG_VERDICT_ACCEPTED);
+    g_assert_cmpint(vt.result.verdict, ==, SNPG_SESSION_VERDICT_ACCEPTED);
     g_assert_false(vt.result.key_sent);
     g_assert_false(ar.refused);
     g_assert_null(ar.payload.disk_key);
@@ -288,7 +288,7 @@ test_rejection_sends_reasons(void)
     g_assert_true(run_pair(&fx, &payload, &vt, &ar, &error));
     g_assert_no_error(error);
     g_assert_true(vt.ok);
-    g_assert_cmpint(vt.result.verdict, ==, SNPG_VERDICT_REJECTED);
+    g_assert_cmpint(vt.result.verdict, ==, SNPG_SESSION_VERDICT_REJECTED);
     g_assert_false(vt.result.key_sent);
     g_assert_true(ar.refused);
     g_assert_null(ar.payload.disk_key);
@@ -312,13 +312,13 @@ test_replayed_report_fails(void)
 
     fill_payload(&payload);
     g_assert_true(run_pair(&fx, &payload, &vt1, &ar1, &error));
-    g_assert_cmpint(vt1.result.verdict, ==, SNPG_VERDICT_ACCEPTED);
+    g_assert_cmpint(vt1.result.verdict, ==, SNPG_SESSION_VERDICT_ACCEPTED);
 
     /* The report recorded in session 1, replayed against a new nonce. */
     fx.replay_report = g_bytes_ref(fx.seen_report);
     g_assert_true(run_pair(&fx, &payload, &vt2, &ar2, &error));
     g_assert_no_error(error);
-    g_assert_cmpint(vt2.result.verdict, ==, SNPG_VERDICT_REJECTED);
+    g_assert_cmpint(vt2.result.verdict, ==, SNPG_SESSION_VERDICT_REJECTED);
     g_assert_false(vt2.result.key_sent);
     g_assert_true(ar2.refused);
     g_assert_null(ar2.payload.disk_key);
@@ -604,11 +604,11 @@ relay_once(const SnpgKeyPayload *payload, guint dir, gssize offset, gsize *ret_t
             g_assert_true(ar.refused);
         /* A verdict either rejects, or accepts with a key the agent says it
          * could not open (ABORT after KEY): released, never confirmed. */
-        if (vt.ok && vt.result.verdict == SNPG_VERDICT_ACCEPTED) {
+        if (vt.ok && vt.result.verdict == SNPG_SESSION_VERDICT_ACCEPTED) {
             g_assert_cmpuint(vt.result.delivery_refusal.n_reasons, >=, 1);
             g_assert_false(vt.result.key_confirmed);
         } else if (vt.ok) {
-            g_assert_cmpint(vt.result.verdict, ==, SNPG_VERDICT_REJECTED);
+            g_assert_cmpint(vt.result.verdict, ==, SNPG_SESSION_VERDICT_REJECTED);
         }
     }
     g_clear_error(&vt.error);
@@ -737,7 +737,7 @@ test_abort_after_key(void)
     g_assert_cmpuint(out->len, ==, before);        /* nothing more to send */
     g_assert_cmpint(snpg_verifier_session_get_deadline(s), ==, G_MAXINT64);
     snpg_verifier_session_steal_result(s, &result);
-    g_assert_cmpint(result.verdict, ==, SNPG_VERDICT_ACCEPTED);
+    g_assert_cmpint(result.verdict, ==, SNPG_SESSION_VERDICT_ACCEPTED);
     g_assert_true(result.key_sent);
     g_assert_false(result.key_confirmed);
     g_assert_cmpuint(result.refusal.n_reasons, ==, 0);
@@ -779,7 +779,7 @@ test_abort_after_key_blocking(void)
     g_assert_null(ar.payload.disk_key);
     g_assert_no_error(vt.error);
     g_assert_true(vt.ok);
-    g_assert_cmpint(vt.result.verdict, ==, SNPG_VERDICT_ACCEPTED);
+    g_assert_cmpint(vt.result.verdict, ==, SNPG_SESSION_VERDICT_ACCEPTED);
     g_assert_true(vt.result.key_sent);
     g_assert_false(vt.result.key_confirmed);
     g_assert_cmpuint(vt.result.delivery_refusal.n_reasons, ==, 1);
@@ -827,7 +827,7 @@ test_missing_done(void)
                         ==, SNPG_SESSION_FAILED);
         g_assert_nonnull(error);
         result = snpg_verifier_session_result(s);
-        g_assert_cmpint(result->verdict, ==, SNPG_VERDICT_ACCEPTED);
+        g_assert_cmpint(result->verdict, ==, SNPG_SESSION_VERDICT_ACCEPTED);
         g_assert_true(result->key_sent);
         g_assert_false(result->key_confirmed);
         g_assert_cmpuint(result->delivery_refusal.n_reasons, ==, 0);
@@ -1048,7 +1048,7 @@ test_replayed_agent_side_refused(void)
                     ==, SNPG_SESSION_DONE);
     g_assert_no_error(error);
     result = snpg_verifier_session_result(s);
-    g_assert_cmpint(result->verdict, ==, SNPG_VERDICT_REJECTED);
+    g_assert_cmpint(result->verdict, ==, SNPG_SESSION_VERDICT_REJECTED);
     g_assert_cmpuint(result->refusal.n_reasons, ==, 1);
     g_assert_cmpuint(result->refusal.reasons[0], ==, SNPG_PROTO_REASON_BINDING);
     g_assert_false(result->key_sent);
@@ -1192,7 +1192,7 @@ test_concurrent_sessions(void)
 
         g_assert_no_error(ls->error);
         g_assert_cmpint(ls->status, ==, SNPG_SESSION_DONE);
-        g_assert_cmpint(result->verdict, ==, SNPG_VERDICT_ACCEPTED);
+        g_assert_cmpint(result->verdict, ==, SNPG_SESSION_VERDICT_ACCEPTED);
         g_assert_true(result->key_confirmed);
         g_assert_no_error(agents[i].error);
         g_assert_true(agents[i].ok);
