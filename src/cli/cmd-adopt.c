@@ -90,6 +90,10 @@ adopt(const char *name, Options *o)
         return USAGE(_("--failure-action takes destroy, pause or keep: '%s'"), o->failure_action);
     if (o->failure_action)
         meta.failure_action = n;
+    /* As the registry records it, so the gate of a host without the
+     * registry knows who attests. */
+    g_free(meta.verifier_mode);
+    meta.verifier_mode = g_strdup(o->verifier ? o->verifier : "hook");
     if (o->vmpl) {
         if (!snpg_cli_parse_u64("--vmpl", o->vmpl, 10, 3, &v))
             return SNPG_EXIT_USAGE;

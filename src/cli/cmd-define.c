@@ -430,6 +430,9 @@ define(const char *name, Options *o)
         return USAGE(_("--failure-action takes destroy, pause or keep: '%s'"), o->failure_action);
     if (o->failure_action)
         spec.failure_action = n;
+    /* In the metadata too: a host without the registry (a remote
+     * verifier) lets the start gate know who attests. */
+    spec.verifier_mode = o->verifier ? o->verifier : "hook";
     spec.vcpus = 1;
     if (o->vcpus) {
         if (!snpg_cli_parse_u64("--vcpus", o->vcpus, 10, 512, &v))

@@ -319,6 +319,7 @@ snpg_domain_meta_clear(SnpgDomainMeta *meta)
 {
     g_free(meta->verifier);
     g_free(meta->verifier_pin);
+    g_free(meta->verifier_mode);
     g_free(meta->firmware);
     g_free(meta->vcpu_type);
     g_free(meta->measurement);
@@ -381,6 +382,7 @@ snpg_domain_meta_read(xmlDoc *doc, SnpgDomainMeta *ret, GError **error)
     failure = ok ? meta_field(ctx, "failure-action", error, &ok) : NULL;
     meta.verifier = ok ? meta_field(ctx, "verifier", error, &ok) : NULL;
     meta.verifier_pin = ok ? meta_field(ctx, "verifier-pin", error, &ok) : NULL;
+    meta.verifier_mode = ok ? meta_field(ctx, "verifier-mode", error, &ok) : NULL;
     vmpl = ok ? meta_field(ctx, "vmpl", error, &ok) : NULL;
     meta.firmware = ok ? meta_field(ctx, "firmware", error, &ok) : NULL;
     meta.vcpu_type = ok ? meta_field(ctx, "vcpu-type", error, &ok) : NULL;
@@ -400,6 +402,9 @@ snpg_domain_meta_read(xmlDoc *doc, SnpgDomainMeta *ret, GError **error)
     meta.gate = !gate || g_str_equal(gate, "yes");
     if (gate && !meta.gate && !g_str_equal(gate, "no"))
         return meta_bad("gate", gate, error);
+    if (meta.verifier_mode && !g_str_equal(meta.verifier_mode, "hook") &&
+        !g_str_equal(meta.verifier_mode, "watch") && !g_str_equal(meta.verifier_mode, "manual"))
+        return meta_bad("verifier-mode", meta.verifier_mode, error);
     meta.failure_action = SNPG_FAILURE_DESTROY;
     if (failure && (n = snpg_failure_action_from_string(failure)) < 0)
         return meta_bad("failure-action", failure, error);
@@ -459,6 +464,7 @@ snpg_domain_meta_write(xmlDoc *doc, const SnpgDomainMeta *meta, GError **error)
     meta_add(root, ns, "failure-action", snpg_failure_action_to_string(meta->failure_action));
     meta_add(root, ns, "verifier", meta->verifier);
     meta_add(root, ns, "verifier-pin", meta->verifier_pin);
+    meta_add(root, ns, "verifier-mode", meta->verifier_mode);
     meta_add(root, ns, "vmpl", vmpl);
     meta_add(root, ns, "firmware", meta->firmware);
     meta_add(root, ns, "vcpu-type", meta->vcpu_type);
@@ -1229,6 +1235,7 @@ snpg_domain_build(const SnpgDomainSpec *spec, GError **error)
     meta.failure_action = spec->failure_action;
     meta.verifier = g_strdup(spec->verifier ? spec->verifier : spec->verifier_pin ? "key" : "none");
     meta.verifier_pin = spec->verifier_pin ? g_ascii_strdown(spec->verifier_pin, -1) : NULL;
+    meta.verifier_mode = g_strdup(spec->verifier_mode);
     meta.vmpl = spec->vmpl;
     meta.guest_features = spec->guest_features ? spec->guest_features
                                                : SNPG_DOMAIN_GUEST_FEATURES_DEFAULT;

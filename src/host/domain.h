@@ -77,6 +77,7 @@ typedef struct {
     SnpgFailureAction failure_action;
     char *verifier;                 /* who pins: "registry", "key", "cmdline" (adopted as is) or "none" */
     char *verifier_pin;             /* hex, NULL: no pin on the command line */
+    char *verifier_mode;            /* who attests: "hook", "watch", "manual"; NULL: not said */
     guint vmpl;                     /* the VMPL the guest requests reports at */
     /* The launch assumptions the measurement rests on. */
     char *firmware;                 /* the SNP firmware (also for emulation) */
@@ -127,6 +128,7 @@ typedef struct {
     const char *console_log;       /* NULL: no serial console */
     const char *verifier;          /* "registry", "key" or "none" */
     const char *verifier_pin;      /* hex, NULL: none */
+    const char *verifier_mode;     /* "hook", "watch" or "manual"; NULL: not said */
     const char *identity_file;     /* emulate: the fw_cfg blob the hook writes */
     guint64 guest_features;        /* 0: SNPG_DOMAIN_GUEST_FEATURES_DEFAULT */
 } SnpgDomainSpec;

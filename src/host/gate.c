@@ -114,6 +114,20 @@ write_identity(const char *state_dir, const char *name, xmlDoc *doc, const SnpgD
     g_autofree char *sim_dir = snpg_gate_sim_dir(state_dir);
     SnpgSimIdentityParams params;
 
+    /* Without a registry here (a remote verifier) the AMD-SP it plays
+     * must still be the one the verifier trusts: this host's copy. */
+    {
+        g_autofree char *conf = g_build_filename(sim_dir, "sim.conf", NULL);
+
+        if (!g_file_test(conf, G_FILE_TEST_EXISTS)) {
+            g_set_error(error, SNPG_DOMAIN_ERROR, SNPG_DOMAIN_ERROR_INVALID,
+                        _("the emulated domain needs a simulated secure processor in %s and "
+                          "this host has none (copy the one the verifier trusts there)"),
+                        sim_dir);
+            return FALSE;
+        }
+    }
+
     /* The hook runs as root: it writes only where define put the file,
      * never where an edited XML points. */
     if (!file || !g_str_equal(file, want)) {
@@ -213,6 +227,14 @@ snpg_gate_prepare(const char *state_dir, const char *name, xmlDoc *doc, SnpgGate
         !(rec = snpg_registry_get_vm(reg, name, error))) {
         if (error && *error && g_error_matches(*error, SNPG_REGISTRY_ERROR,
                                                SNPG_REGISTRY_ERROR_NOT_FOUND)) {
+            /* A remote verifier ('snpguard watch' over a libvirt
+             * connection) keeps the registry on the owner's machine: the
+             * gate is only an early refusal, its attestation is the
+             * boundary. */
+            if (meta.verifier_mode && g_str_equal(meta.verifier_mode, "watch")) {
+                g_clear_error(error);
+                return TRUE;
+            }
             g_clear_error(error);
             g_set_error(error, SNPG_REGISTRY_ERROR, SNPG_REGISTRY_ERROR_NOT_FOUND,
                         _("the domain carries snpguard's metadata but the registry in %s does "

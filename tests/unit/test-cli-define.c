@@ -19,8 +19,10 @@ static char *tmp;
 static char *state;
 static char *firmware, *kernel, *initrd, *disk;
 
+/* state_dir: SNPGUARD_STATE_DIR for this run, NULL: the test's. */
 static void
-run_stdin(SnpgRun *run, const char *stdin_text, const char *const *args)
+run_stdin_in(SnpgRun *run, const char *state_dir, const char *stdin_text,
+             const char *const *args)
 {
     g_autoptr(GSubprocessLauncher) launcher =
         g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
@@ -35,6 +37,8 @@ run_stdin(SnpgRun *run, const char *stdin_text, const char *const *args)
     for (gsize i = 0; args[i]; i++)
         g_ptr_array_add(argv, (gpointer)args[i]);
     g_ptr_array_add(argv, NULL);
+    if (state_dir)
+        g_subprocess_launcher_setenv(launcher, "SNPGUARD_STATE_DIR", state_dir, TRUE);
     proc = g_subprocess_launcher_spawnv(launcher, (const char *const *)argv->pdata, &error);
     g_assert_no_error(error);
     g_assert_true(g_subprocess_communicate(proc, in, NULL, &out, &err, &error));
@@ -44,6 +48,12 @@ run_stdin(SnpgRun *run, const char *stdin_text, const char *const *args)
                          g_bytes_get_size(out));
     run->err = g_strndup(g_bytes_get_size(err) ? g_bytes_get_data(err, NULL) : "",
                          g_bytes_get_size(err));
+}
+
+static void
+run_stdin(SnpgRun *run, const char *stdin_text, const char *const *args)
+{
+    run_stdin_in(run, NULL, stdin_text, args);
 }
 
 static guint
@@ -332,6 +342,58 @@ test_undefine(void)
     }
 }
 
+/* A VM whose verifier is remote ('--verifier watch' defined from the
+ * owner's machine) is unknown to this host's registry: the gate lets it
+ * start (the watch's attestation is the boundary), writing the emulated
+ * identity from its files; without a simulated AMD-SP here it refuses.
+ * A hook or manual VM unknown to the registry stays refused. */
+static void
+test_gate_remote(void)
+{
+    const char *const hook[] = { "hook", "remote1", "prepare", "begin", "-", NULL };
+    g_autofree char *identity = NULL;
+    g_autofree char *host = g_build_filename(tmp, "host-state", NULL);
+    const char *const modes[] = { "watch", "hook", "manual" };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(modes); i++) {
+        const char *const print[] = { "define", "remote1", "--emulate", "--firmware", firmware,
+                                      "--kernel", kernel, "--initrd", initrd, "--verifier",
+                                      modes[i], "--print-xml", NULL };
+        gboolean remote = g_str_equal(modes[i], "watch");
+        g_auto(SnpgRun) xml = { 0 };
+        g_auto(SnpgRun) gate = { 0 };
+        g_auto(SnpgRun) bare = { 0 };
+
+        snpg_runv(&xml, tmp, print);
+        g_assert_cmpint(xml.exit_code, ==, 0);
+        /* Writing the identity under /run takes root. */
+        if (remote && geteuid() != 0)
+            goto bare_host;
+        run_stdin(&gate, xml.out, hook);
+        g_assert_cmpstr(gate.out, ==, "");
+        g_assert_cmpint(gate.exit_code, ==, remote ? 0 : 1);
+        if (remote) {
+            g_autofree char *id = g_compute_checksum_for_string(G_CHECKSUM_SHA256, state, -1);
+            g_autofree char *dir = NULL;
+
+            g_assert_cmpstr(gate.err, ==, "");
+            id[16] = '\0';
+            dir = g_build_filename("/run/snpguard/emulate", id, NULL);
+            identity = g_build_filename(dir, "remote1.identity", NULL);
+            g_assert_true(g_file_test(identity, G_FILE_TEST_IS_REGULAR));
+            g_assert_cmpint(unlink(identity), ==, 0);
+            g_assert_cmpint(rmdir(dir), ==, 0);
+        } else {
+            g_assert_nonnull(strstr(gate.err, "does not know it"));
+        }
+bare_host:
+        /* A host with no simulated AMD-SP cannot play it. */
+        run_stdin_in(&bare, host, xml.out, hook);
+        g_assert_cmpint(bare.exit_code, ==, 1);
+        g_assert_nonnull(strstr(bare.err, "this host has none"));
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -367,5 +429,6 @@ main(int argc, char **argv)
     g_test_add_func("/define/gate", test_gate);
     g_test_add_func("/define/one-verifier", test_one_verifier);
     g_test_add_func("/define/undefine", test_undefine);
+    g_test_add_func("/define/gate-remote", test_gate_remote);
     return g_test_run();
 }
