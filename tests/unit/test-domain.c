@@ -853,6 +853,7 @@ test_metadata_roundtrip(void)
     in.failure_action = SNPG_FAILURE_KEEP;
     in.verifier = g_strdup("key");
     in.verifier_pin = g_strdup("ab");
+    in.verifier_mode = g_strdup("watch");
     in.vmpl = 3;
     in.firmware = g_strdup("/fw & <x>");
     in.vcpu_type = g_strdup("EPYC-Genoa");
@@ -869,6 +870,7 @@ test_metadata_roundtrip(void)
     g_assert_cmpint(out.failure_action, ==, SNPG_FAILURE_KEEP);
     g_assert_cmpstr(out.verifier, ==, "key");
     g_assert_cmpstr(out.verifier_pin, ==, "ab");
+    g_assert_cmpstr(out.verifier_mode, ==, "watch");
     g_assert_cmpuint(out.vmpl, ==, 3);
     g_assert_cmpstr(out.firmware, ==, "/fw & <x>");
     g_assert_cmpstr(out.vcpu_type, ==, "EPYC-Genoa");
@@ -881,6 +883,22 @@ test_metadata_roundtrip(void)
     g_assert_cmpstr(count, ==, "1");
     other = xpath_text(doc, "/domain/metadata/*[namespace-uri()='urn:other']");
     g_assert_cmpstr(other, ==, "keep");
+}
+
+/* Who attests decides what the start gate lets through: only the three
+ * modes are read. */
+static void
+test_metadata_bad_verifier_mode(void)
+{
+    g_autoptr(xmlDoc) doc = parse_string(
+        "<domain><metadata><s:vm xmlns:s='" SNPG_DOMAIN_NS_URI "'><s:workflow>none"
+        "</s:workflow><s:verifier-mode>Watch</s:verifier-mode></s:vm></metadata></domain>");
+    g_autoptr(GError) error = NULL;
+    g_auto(SnpgDomainMeta) meta = { 0 };
+
+    g_assert_false(snpg_domain_meta_read(doc, &meta, &error));
+    g_assert_nonnull(error);
+    g_assert_nonnull(strstr(error->message, "verifier-mode"));
 }
 
 static void
@@ -978,6 +996,7 @@ main(int argc, char **argv)
     }
     g_test_add_func("/domain/parse/size-limit", test_hostile_size);
     g_test_add_func("/domain/metadata/roundtrip", test_metadata_roundtrip);
+    g_test_add_func("/domain/metadata/bad-verifier-mode", test_metadata_bad_verifier_mode);
     g_test_add_func("/domain/metadata/absent", test_metadata_absent);
     g_test_add_func("/domain/launch/guest-features", test_guest_features_from_metadata);
     g_test_add_func("/domain/launch/host-cpu-sig", test_host_cpu_sig);
