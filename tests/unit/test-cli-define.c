@@ -392,6 +392,25 @@ bare_host:
         g_assert_cmpint(bare.exit_code, ==, 1);
         g_assert_nonnull(strstr(bare.err, "this host has none"));
     }
+    /* adopt writes the mode it registers into the metadata too. */
+    {
+        const char *const print[] = { "define", "remote1", "--emulate", "--firmware", firmware,
+                                      "--kernel", kernel, "--initrd", initrd, "--print-xml",
+                                      NULL };
+        g_auto(SnpgRun) xml = { 0 };
+        g_auto(SnpgRun) adopted = { 0 };
+        g_autofree char *path = NULL;
+
+        snpg_runv(&xml, tmp, print);
+        g_assert_cmpint(xml.exit_code, ==, 0);
+        g_assert_nonnull(strstr(xml.out, "verifier-mode>hook<"));
+        path = snpg_test_write(tmp, "remote1.xml", xml.out, strlen(xml.out));
+        snpg_run(&adopted, tmp, "adopt", "--xml", path, "--verifier", "watch", "--print-xml",
+                 NULL);
+        g_assert_cmpint(adopted.exit_code, ==, 0);
+        g_assert_nonnull(strstr(adopted.out, "verifier-mode>watch<"));
+        g_assert_null(strstr(adopted.out, "verifier-mode>hook<"));
+    }
 }
 
 int
