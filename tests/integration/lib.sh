@@ -258,6 +258,11 @@ it_cleanup() {
     if [ -n "$it_watchdog_pid" ]; then
         kill -TERM "$it_watchdog_pid" 2>/dev/null
     fi
+    # The hook writes emulated identities under /run, keyed by the state
+    # directory: remove this run's, also after a failure.
+    if [ -n "${SNPGUARD_STATE_DIR:-}" ]; then
+        rm -rf "/run/snpguard/emulate/$(printf %s "$SNPGUARD_STATE_DIR" | sha256sum | cut -c1-16)"
+    fi
     if [ -n "$it_work" ] && [ -z "${SNPGUARD_KEEP_WORK:-}" ]; then
         rm -rf "$it_work"
     fi
