@@ -933,8 +933,10 @@ snpg_registry_db(SnpgRegistry *reg)
 
 /* ---- transactions ------------------------------------------------------- */
 
-gboolean
-snpg_registry_begin(SnpgRegistry *reg, GError **error)
+/* One transaction at a time: IMMEDIATE takes the write lock up front (no
+ * deadlock between two writers upgrading), DEFERRED only reads. */
+static gboolean
+begin_with(SnpgRegistry *reg, const char *statement, GError **error)
 {
     int rc;
 
@@ -943,22 +945,20 @@ snpg_registry_begin(SnpgRegistry *reg, GError **error)
                     _("A registry transaction is already open"));
         return FALSE;
     }
-    rc = sqlite3_exec(reg->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    rc = sqlite3_exec(reg->db, statement, NULL, NULL, NULL);
     return rc == SQLITE_OK ? TRUE : db_error(reg, reg->db, rc, error);
+}
+
+gboolean
+snpg_registry_begin(SnpgRegistry *reg, GError **error)
+{
+    return begin_with(reg, "BEGIN IMMEDIATE", error);
 }
 
 gboolean
 snpg_registry_begin_read(SnpgRegistry *reg, GError **error)
 {
-    int rc;
-
-    if (!sqlite3_get_autocommit(reg->db)) {
-        g_set_error(error, SNPG_REGISTRY_ERROR, SNPG_REGISTRY_ERROR_TRANSACTION,
-                    _("A registry transaction is already open"));
-        return FALSE;
-    }
-    rc = sqlite3_exec(reg->db, "BEGIN DEFERRED", NULL, NULL, NULL);
-    return rc == SQLITE_OK ? TRUE : db_error(reg, reg->db, rc, error);
+    return begin_with(reg, "BEGIN DEFERRED", error);
 }
 
 gboolean
